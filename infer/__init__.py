@@ -1,0 +1,21 @@
+"""fincard inference library: read articles, label paragraphs by theme and stance, write cited gists."""
+
+__version__ = "0.1.0"
+
+from .document import Document, Paragraph, Sentence
+from .errors import ErrorLog, FincardError
+from .readers import FORMATS, ReadError, read_documents
+from .segment import split_paragraphs, split_sentences
+
+__all__ = [
+    "Document",
+    "Paragraph",
+    "Sentence",
+    "ErrorLog",
+    "FincardError",
+    "FORMATS",
+    "ReadError",
+    "read_documents",
+    "split_paragraphs",
+    "split_sentences",
+]

@@ -1,0 +1,50 @@
+"""Chinese-aware paragraph and sentence segmentation.
+
+Sentences end after 。！？；… (a run of them counts once) and after ASCII ``!?;`` when CJK text surrounds
+them. Closing quotes and brackets, and ``[1][2]`` citation runs, stay with the sentence they close. A period
+is never a boundary, so decimals (3.5%, 1.2万亿) and ASCII ellipses are safe.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .document import Sentence
+
+_CJK = r"\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CLOSERS = "」』”’）》〉】〕]\"')"
+_BOUNDARY = re.compile(
+    rf"(?:[。！？；]+|…+|(?<=[{_CJK}])[!?;]+(?=\s*[{_CJK}]))"  # the terminator run
+    rf"[{re.escape(_CLOSERS)}]*"  # closing quotes / brackets
+    r"(?:\s*(?:\[\d+\])+)?"  # citation run
+    r"|\n+"
+)
+_BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
+
+
+def split_sentences(text: str, paragraph_index: int = 0) -> list[Sentence]:
+    """Split one paragraph into sentences whose offsets point back into ``text``."""
+    sentences = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        _append(sentences, text, start, match.end(), paragraph_index)
+        start = match.end()
+    _append(sentences, text, start, len(text), paragraph_index)
+    return sentences
+
+
+def _append(sentences: list[Sentence], text: str, start: int, end: int, paragraph_index: int) -> None:
+    # Trim surrounding whitespace by moving the offsets, so text[start:end] == sentence.text.
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        sentences.append(Sentence(text[start:end], paragraph_index, start, end))
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs split on blank lines, or on single line breaks when the text has no blank line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    parts = _BLANK_LINE.split(text) if _BLANK_LINE.search(text) else text.split("\n")
+    return [p.strip() for p in parts if p.strip()]
