@@ -7,8 +7,11 @@ Exit codes: 0 everything read and written; 1 some inputs or rows failed (see the
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+import time
+from pathlib import Path
 from importlib.metadata import entry_points
 from typing import Callable, Sequence
 
@@ -48,6 +51,86 @@ def _parse(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
+
+
+def _load_classifier(model: str | None):
+    if model is None:
+        return None
+    from .classifier import Classifier  # only when asked: it loads torch and the model
+
+    return Classifier.load(model)
+
+
+def _summarize(args: argparse.Namespace) -> int:
+    from .summarize import Summarizer
+
+    summarizer = Summarizer(_load_classifier(args.model))
+    as_jsonl = str(args.output or "").lower().endswith((".jsonl", ".ndjson", ".json"))
+    with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
+        for doc in progress(read_documents(args.inputs, args.format, errors), "summarize"):
+            gist = summarizer.summarize(doc, args.max_bullets)
+            out.write(json_line(gist.to_dict()) if as_jsonl else gist.to_markdown() + "\n")
+    return EXIT_SOME_FAILED if errors.count else EXIT_OK
+
+
+def _eval_gist(args: argparse.Namespace) -> int:
+    from .summarize import METHODS, REAL_DATA, evaluate, read_eval_rows
+
+    path = Path(args.data)
+    if not path.exists() and (REAL_DATA / path).is_file():
+        path = REAL_DATA / path
+    summarizer = METHODS[args.method](_load_classifier(args.model))
+    with ErrorLog(args.errors) as errors:
+        rows = read_eval_rows(path, errors, args.split)
+        report = evaluate(summarizer, rows, args.sentences, lambda rows: progress(rows, f"eval-gist {args.method}", "row"))
+    report = {"data": str(path), "method": args.method, "split": args.split, **report}
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        lines = report["sentences"] or "as many as the reference"
+        print(f"{report['data']} · method {args.method} · split {args.split or 'all'} · {report['rows']} rows · lines per gist: {lines}")
+        print(f"character F1  ROUGE-1 {report['rouge1']:.4f}  ROUGE-2 {report['rouge2']:.4f}  ROUGE-L {report['rougeL']:.4f}")
+        if "selection" in report:
+            sel = report["selection"]
+            print(f"sentence selection ({sel['rows']} rows)  P {sel['precision']:.4f}  R {sel['recall']:.4f}  F1 {sel['f1']:.4f}")
+        print(f"speed  {report['articles_per_s']} articles/s (summarize alone)")
+    return EXIT_SOME_FAILED if errors.count else EXIT_OK
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from .classifier import Classifier
+
+    classifier = Classifier.load(args.model)
+    with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
+        for doc in progress(read_documents(args.inputs, args.format, errors), "classify"):
+            predictions = classifier.predict([p.text for p in doc.paragraphs], batch_size=args.batch_size)
+            for paragraph, prediction in zip(doc.paragraphs, predictions):
+                out.write(json_line({"doc_id": doc.id, "paragraph": paragraph.index, "section": paragraph.section,
+                                     "text": paragraph.text, **prediction.to_dict()}))
+    return EXIT_SOME_FAILED if errors.count else EXIT_OK
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .classifier import Classifier
+    from .evaluate import evaluate_scores, format_report, read_labelled
+
+    classifier = Classifier.load(args.model)
+    with ErrorLog(args.errors) as errors:
+        rows = list(read_labelled(args.data, classifier.schema, errors))
+    started = time.monotonic()
+    themes, stances = classifier.scores([r.text for r in rows], args.batch_size)
+    result = evaluate_scores(rows, themes, stances, classifier.schema, classifier.config.thresholds)
+    result |= {"data": str(args.data), "model": str(classifier.folder), "paragraphs_per_s": round(len(rows) / max(time.monotonic() - started, 1e-9), 1)}
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_report(result, f"{args.data} ({classifier.folder})")
+          + f"\n\nspeed: {result['paragraphs_per_s']} paragraphs/s")
+    return EXIT_SOME_FAILED if errors.count else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fincard",
@@ -70,6 +153,69 @@ def build_parser() -> argparse.ArgumentParser:
     add_input_arguments(parse)
     parse.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: stdout)")
     parse.set_defaults(run=_parse)
+
+    summarize = commands.add_parser(
+        "summarize",
+        help="write an extractive card gist of each document, every line citing its paragraphs",
+        description="Write a card per document: title, source line, 核心观点 and bullets, each a sentence of the "
+        "article ending with the numbers of the paragraphs it comes from ([n]). Markdown cards (which 'fincard parse' "
+        "reads back), or JSON lines when the output name ends in .jsonl.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_input_arguments(summarize)
+    summarize.add_argument("-o", "--output", metavar="cards.md|cards.jsonl", help="output file (default: Markdown on stdout)")
+    summarize.add_argument("--max-bullets", type=_non_negative, default=5, metavar="N",
+                           help="bullets under the headline (default 5; 0 gives the headline alone)")
+    summarize.add_argument("--model", metavar="DIR", help="a trained classifier: bullets grouped by theme (default: no grouping)")
+    summarize.set_defaults(run=_summarize)
+
+    eval_gist = commands.add_parser(
+        "eval-gist",
+        help="score gists against reference lines (character ROUGE) and marked sentences (P/R/F1)",
+        description="Summarize every row of a JSONL file {text or paragraphs, gist: [str], gist_sentences?: [str]} and "
+        "report mean character ROUGE-1/2/L F1 against 'gist', sentence-selection precision/recall/F1 for rows "
+        "with 'gist_sentences', and articles per second. A --data name that is not a file here is looked up in "
+        "../shared/data/real/.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    eval_gist.add_argument("--data", required=True, metavar="FILE.jsonl", help="the evaluation rows")
+    eval_gist.add_argument("--method", choices=("fincard", "lead", "textrank"), default="fincard", help="summarizer (default fincard)")
+    eval_gist.add_argument("--sentences", type=_non_negative, metavar="N",
+                           help="lines per gist, headline included (default: as many as each row's reference)")
+    eval_gist.add_argument("--split", metavar="NAME", help="only rows whose 'split' is NAME (e.g. dev)")
+    eval_gist.add_argument("--model", metavar="DIR", help="a trained classifier for --method fincard (default: none)")
+    eval_gist.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
+    eval_gist.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    eval_gist.set_defaults(run=_eval_gist)
+
+    classify = commands.add_parser(
+        "classify",
+        help="label every paragraph by theme and stance",
+        description="Read articles and write one JSON line per paragraph: doc_id, paragraph, section, text, themes, "
+        "theme_scores, stance, stance_scores.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_input_arguments(classify)
+    classify.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: stdout)")
+    classify.add_argument("--model", help="model folder (default: the shipped models/fincard-zh-v1)")
+    classify.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
+    classify.set_defaults(run=_classify)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="score a model on labelled paragraphs",
+        description="Per-theme P/R/F1, micro and macro F1, stance macro-F1, accuracy, confusion matrix and calibration "
+        "error on a labelled JSONL ({text, themes?, stance?}; rows lacking a field are skipped for that task).",
+    )
+    evaluate.add_argument("--data", required=True, help="labelled JSONL")
+    evaluate.add_argument("--model", help="model folder (default: the shipped models/fincard-zh-v1)")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    evaluate.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
+    evaluate.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
+    evaluate.set_defaults(run=_eval)
 
     # Packages that build on infer (train: train/eval/labels) add their commands through this entry-point group,
     # so infer never imports them.

@@ -1,0 +1,95 @@
+"""The ``Classifier`` API: paragraphs in, themes and stance out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import FincardError
+from .model import TFIDF, ModelConfig, TfidfBaseline
+from .schema import Schema
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "fincard-zh-v1"
+
+
+@dataclass
+class Prediction:
+    themes: list[str]
+    theme_scores: dict[str, float]
+    stance: str
+    stance_scores: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {"themes": self.themes, "theme_scores": self.theme_scores, "stance": self.stance, "stance_scores": self.stance_scores}
+
+
+class Classifier:
+    """Load with :meth:`load`; :meth:`predict` labels texts in streamed batches."""
+
+    def __init__(self, folder: Path, config: ModelConfig, schema: Schema, scorer):
+        self.folder = folder
+        self.config = config
+        self.schema = schema
+        self.scorer = scorer  # .scores(texts) -> (theme probabilities, stance probabilities)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Classifier":
+        """The shipped default model (or ``$FINCARD_MODEL``), or the model folder at ``path``."""
+        folder = Path(path or os.environ.get("FINCARD_MODEL") or DEFAULT_MODEL)
+        if not folder.is_dir():
+            raise FincardError(f"model folder {folder} does not exist; train one with `fincard train --out {folder}`")
+        config = ModelConfig.load(folder)
+        schema = Schema.load(folder / "schema.json")
+        if config.backbone == TFIDF:
+            scorer = TfidfBaseline.load(folder)
+        else:
+            from .engine import TransformerEngine
+
+            scorer = TransformerEngine.load(folder, config, schema)
+        return cls(folder, config, schema, scorer)
+
+    def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """Raw probabilities for non-empty texts; empty ones get zero theme scores and the neutral stance."""
+        themes = np.zeros((len(texts), len(self.schema.themes)), dtype=np.float32)
+        stances = np.zeros((len(texts), len(self.schema.stances)), dtype=np.float32)
+        stances[:, self.schema.stance_ids.index(self.schema.neutral_stance)] = 1.0
+        filled = [i for i, t in enumerate(texts) if t and t.strip()]
+        if filled:
+            if self.config.backbone == TFIDF:
+                t, s = self.scorer.scores([texts[i] for i in filled])
+            else:
+                t, s = self.scorer.scores([texts[i] for i in filled], batch_size)
+            themes[filled], stances[filled] = t, s
+        return themes, stances
+
+    def label(self, theme_scores: np.ndarray, stance_scores: np.ndarray) -> list[Prediction]:
+        thresholds = np.array([self.config.thresholds.get(t, 0.5) for t in self.schema.theme_ids])
+        out = []
+        for t_row, s_row in zip(theme_scores, stance_scores):
+            out.append(Prediction(
+                themes=[tid for tid, score, cut in zip(self.schema.theme_ids, t_row, thresholds) if score >= cut],
+                theme_scores={tid: float(v) for tid, v in zip(self.schema.theme_ids, t_row)},
+                stance=self.schema.stance_ids[int(np.argmax(s_row))],
+                stance_scores={sid: float(v) for sid, v in zip(self.schema.stance_ids, s_row)},
+            ))
+        return out
+
+    def predict(self, texts: Iterable[str], batch_size: int = 32, chunk: int = 1024) -> list[Prediction]:
+        return list(self.predict_iter(texts, batch_size, chunk))
+
+    def predict_iter(self, texts: Iterable[str], batch_size: int = 32, chunk: int = 1024) -> Iterator[Prediction]:
+        """Stream predictions ``chunk`` texts at a time, so memory stays bounded on any input size."""
+        if isinstance(texts, str):
+            raise TypeError("predict takes a list of texts, not one string")
+        buffer: list[str] = []
+        for text in texts:
+            buffer.append(text)
+            if len(buffer) == chunk:
+                yield from self.label(*self.scores(buffer, batch_size))
+                buffer = []
+        if buffer:
+            yield from self.label(*self.scores(buffer, batch_size))

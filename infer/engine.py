@@ -1,0 +1,104 @@
+"""Batched inference: chunk long texts, sort by token length, pack batches by a token budget, run in bf16.
+
+The engine returns raw probabilities; :class:`infer.classifier.Classifier` turns them into labels.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .backbones import backbone_folder
+from .model import ModelConfig, build_transformer, load_transformer_weights
+from .schema import Schema
+
+
+def encode_chunks(tokenizer, text: str, max_length: int) -> list[list[int]]:
+    """Token ids of ``text`` split into windows of ``max_length`` (each starting with BOS when the tokenizer has one)."""
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    prefix = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    window = max_length - len(prefix)
+    return [prefix + ids[i:i + window] for i in range(0, max(len(ids), 1), window)]
+
+
+def pad_batch(chunks: Sequence[list[int]], pad_id: int):
+    import torch
+
+    width = max(len(c) for c in chunks)
+    ids = torch.full((len(chunks), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(chunks), width), dtype=torch.long)
+    for row, chunk in enumerate(chunks):
+        ids[row, :len(chunk)] = torch.tensor(chunk)
+        mask[row, :len(chunk)] = 1
+    return ids, mask
+
+
+def physical_cores() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def token_budget_batches(lengths: Sequence[int], batch_size: int, tokens_per_row: int = 64) -> Iterator[list[int]]:
+    """Indexes longest first, at most ``batch_size`` rows and ``batch_size * tokens_per_row`` padded tokens a batch."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    budget = batch_size * tokens_per_row
+    batch: list[int] = []
+    for i in order:
+        if batch and (len(batch) == batch_size or (len(batch) + 1) * lengths[batch[0]] > budget):
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch
+
+
+class TransformerEngine:
+    """Scores texts with a backbone + heads module under ``torch.inference_mode``."""
+
+    def __init__(self, module, tokenizer, config: ModelConfig):
+        self.module = module
+        self.tokenizer = tokenizer
+        self.config = config
+        self.pad_id = tokenizer.pad_token_id or 0
+
+    @classmethod
+    def load(cls, folder: Path, config: ModelConfig, schema: Schema, dtype: str = "bfloat16") -> "TransformerEngine":
+        """LoRA merged into the backbone weights at load, so inference pays nothing for the adapters."""
+        import torch
+        from transformers import AutoTokenizer
+
+        torch.set_num_threads(physical_cores())
+        base = backbone_folder(config.backbone)
+        module = build_transformer(config, schema, base, dtype)
+        load_transformer_weights(module, folder)
+        module.backbone = module.backbone.merge_and_unload()
+        return cls(module.to(getattr(torch, dtype)).eval(), AutoTokenizer.from_pretrained(base), config)
+
+    def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """Theme probabilities (max over a text's chunks) and stance probabilities (chunk-length-weighted mean)."""
+        import torch
+
+        chunks: list[list[int]] = []
+        owner: list[int] = []
+        for i, text in enumerate(texts):
+            for chunk in encode_chunks(self.tokenizer, text, self.config.max_length):
+                chunks.append(chunk)
+                owner.append(i)
+        theme_out = np.zeros((len(chunks), self.module.theme_head.out_features), dtype=np.float32)
+        stance_out = np.zeros((len(chunks), self.module.stance_head.out_features), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in token_budget_batches([len(c) for c in chunks], batch_size):
+                ids, mask = pad_batch([chunks[i] for i in batch], self.pad_id)
+                theme_logits, stance_logits = self.module(ids, mask)
+                theme_out[batch] = torch.sigmoid(theme_logits.float()).numpy()
+                stance_out[batch] = torch.softmax(stance_logits.float(), -1).numpy()
+        lengths = np.array([len(c) for c in chunks], dtype=np.float32)
+        owners = np.array(owner)
+        themes = np.zeros((len(texts), theme_out.shape[1]), dtype=np.float32)
+        stances = np.zeros((len(texts), stance_out.shape[1]), dtype=np.float32)
+        np.maximum.at(themes, owners, theme_out)
+        np.add.at(stances, owners, stance_out * lengths[:, None])
+        stances /= np.maximum(stances.sum(1, keepdims=True), 1e-9)
+        return themes, stances

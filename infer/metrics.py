@@ -1,0 +1,87 @@
+"""Evaluation metrics for labelled paragraphs: per-theme P/R/F1, micro/macro F1, stance macro-F1, confusion, ECE."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def theme_metrics(gold: np.ndarray, predicted: np.ndarray, theme_ids: list[str]) -> dict[str, Any]:
+    """``gold``/``predicted``: 0/1 matrices [paragraphs, themes]. Macro F1 averages the themes with gold support."""
+    gold, predicted = gold.astype(bool), predicted.astype(bool)
+    tp = (gold & predicted).sum(0)
+    fp = (~gold & predicted).sum(0)
+    fn = (gold & ~predicted).sum(0)
+    per_theme = {}
+    for i, theme in enumerate(theme_ids):
+        p, r, f = prf(tp[i], fp[i], fn[i])
+        per_theme[theme] = {"precision": p, "recall": r, "f1": f, "support": int(gold[:, i].sum())}
+    supported = [m["f1"] for m in per_theme.values() if m["support"]]
+    return {
+        "n": int(len(gold)),
+        "per_theme": per_theme,
+        "micro_f1": prf(tp.sum(), fp.sum(), fn.sum())[2],
+        "macro_f1": float(np.mean(supported)) if supported else 0.0,
+        "exact_match": float((gold == predicted).all(1).mean()) if len(gold) else 0.0,
+    }
+
+
+def stance_metrics(gold: np.ndarray, probabilities: np.ndarray, stance_ids: list[str]) -> dict[str, Any]:
+    """``gold``: class indexes; ``probabilities``: [paragraphs, stances]. Macro F1 over stances with gold support."""
+    predicted = probabilities.argmax(1)
+    k = len(stance_ids)
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (gold, predicted), 1)
+    per_stance = {}
+    for i, stance in enumerate(stance_ids):
+        p, r, f = prf(confusion[i, i], confusion[:, i].sum() - confusion[i, i], confusion[i].sum() - confusion[i, i])
+        per_stance[stance] = {"precision": p, "recall": r, "f1": f, "support": int(confusion[i].sum())}
+    supported = [m["f1"] for m in per_stance.values() if m["support"]]
+    return {
+        "n": int(len(gold)),
+        "per_stance": per_stance,
+        "macro_f1": float(np.mean(supported)) if supported else 0.0,
+        "accuracy": float((predicted == gold).mean()) if len(gold) else 0.0,
+        "confusion": {"labels": stance_ids, "matrix": confusion.tolist()},  # rows gold, columns predicted
+        "ece": expected_calibration_error(probabilities.max(1), predicted == gold),
+    }
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Weighted mean |accuracy - confidence| over equal-width confidence bins."""
+    if len(confidence) == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            total += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(total)
+
+
+def best_thresholds(gold: np.ndarray, scores: np.ndarray, theme_ids: list[str]) -> dict[str, float]:
+    """Per theme, the score cut that maximises F1 (ties: the cut nearest 0.5, for stability)."""
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+    chosen = {}
+    for i, theme in enumerate(theme_ids):
+        if not gold[:, i].any():
+            chosen[theme] = 0.5
+            continue
+        f1s = [prf(*_counts(gold[:, i].astype(bool), scores[:, i] >= cut))[2] for cut in grid]
+        best = max(f1s)
+        chosen[theme] = float(min((c for c, f in zip(grid, f1s) if f == best), key=lambda c: abs(c - 0.5)))
+    return chosen
+
+
+def _counts(gold: np.ndarray, predicted: np.ndarray) -> tuple[int, int, int]:
+    return int((gold & predicted).sum()), int((~gold & predicted).sum()), int((gold & ~predicted).sum())

@@ -1,0 +1,552 @@
+"""Extractive card gists: a 核心观点 sentence and short bullets, each a sentence of the article citing its paragraph.
+
+Modelled on sumy: every summarizer is one class with ``summarize(doc, max_bullets) -> Gist``. It rates the
+candidate sentences, keeps the best ones and restores document order. :class:`LeadSummarizer` and
+:class:`TextRankSummarizer` are the baselines; :class:`Summarizer` (fincard) cleans datelines and boilerplate,
+scores centrality, position, numbers, entities and (with a classifier) theme relevance and stance strength,
+removes redundancy with MMR and groups the bullets under the schema's theme names.
+
+The classifier is any object with ``predict(texts, batch_size=32)`` returning predictions with ``themes``,
+``theme_scores``, ``stance`` and ``stance_scores``, and a ``schema`` (:class:`infer.schema.Schema`);
+``embed(texts, batch_size=32)`` (one vector per text) is needed only for ``vectors="classifier"``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
+
+import numpy as np
+
+from .document import Document, Sentence
+from .errors import FincardError
+from .readers import ReadError, parse_date
+from .segment import split_paragraphs
+
+HEADLINE_SECTION = "核心观点"
+UNGROUPED_SECTION = "要点"  # the heading of bullets when there is no classifier to group them by theme
+REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+
+# Leading matter that is not part of what the sentence says: 【headline】, datelines (新华社北京12月11日电,
+# 格隆汇8月22日丨, 路透伦敦3月5日 -), source formulas (智通财经APP获悉, 本报讯, 据悉) and reporter credits.
+_PREFIX = re.compile(
+    r"^(?:【(?P<title>[^】]{1,80})】"
+    r"|[^\s，。；：:,]{0,16}?(?:\d{4}年)?\d{1,2}月\d{1,2}日(?:电|讯|消息|(?=\s*[丨|—–-]))"
+    r"|[^\s，。；：:,（(]{1,16}(?:获悉|讯)(?=[\s，,：:（(])"
+    r"|(?:据悉|据了解|据介绍)(?=[，,])"
+    r"|[（(](?:记者|通讯员|编译|作者|编辑)[^）)]{0,40}[）)]"
+    r")[\s，,：:丨|—–-]*"
+)
+_BOILERPLATE = re.compile(
+    r"^[（(]?(?:图|图片|图表|资料图|来源|数据来源|资料来源|责任编辑|编辑|校对|免责声明|风险提示|注|备注)\s*[0-9一二三四五六七八九十]*\s*[：:）)]"
+    r"|^[（(][^）)]*[）)]$"  # a caption or a (完) standing alone
+    r"|仅供参考|不构成投资建议"
+)
+_QUESTION = re.compile(r"[？?][”」』’）)\]]*$")
+_CITATIONS = re.compile(r"\s*(?:\[\d+\])+")
+# Clause ends for trimming: CJK separators anywhere, ASCII ones unless inside a number (1,050 or 10:30).
+_CLAUSE_END = re.compile(r"[，；：]|(?<!\d)[,;:]|[,;:](?!\d)")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_ENTITY_TAGS = frozenset({"nr", "ns", "nt", "nz", "eng"})
+
+
+# --- the gist -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bullet:
+    """One line of a card: ``text`` is (a trimmed part of) one input sentence, ``citations`` its paragraph numbers."""
+
+    text: str
+    citations: list[int]
+    theme: str | None = None
+    stance: str | None = None
+    section: str | None = None  # the card heading it sits under
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Gist:
+    id: str
+    title: str | None
+    source: str | None
+    published: datetime | None
+    headline: Bullet | None = None
+    bullets: list[Bullet] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[Bullet]:
+        """The headline, then the bullets: every sentence the gist picked."""
+        return ([self.headline] if self.headline else []) + self.bullets
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "date": self.published.isoformat(timespec="minutes") if self.published else None,
+            "headline": self.headline.to_dict() if self.headline else None,
+            "bullets": [b.to_dict() for b in self.bullets],
+        }
+
+    def to_markdown(self) -> str:
+        """The seed card layout, which ``fincard parse`` reads back (a card needs a date to be recognised).
+
+        A title line, a ``来源· YYYY-MM-DD HH:MM`` line, ``核心观点 - sentence [n]``, then one line per heading:
+        ``金属 - sentence [n] - sentence [m]``.
+        """
+        date = f" {self.published:%Y-%m-%d %H:%M}" if self.published else ""
+        lines = [_one_line(self.title or self.id), f"{_one_line(self.source or '来源不详')}·{date}"]
+        for bullet in self.lines:
+            item = f" - {bullet.text} {''.join(f'[{n}]' for n in bullet.citations)}"
+            if lines[-1].startswith(f"{bullet.section} - "):
+                lines[-1] += item
+            else:
+                lines.append(f"{bullet.section}{item}")
+        return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- candidate sentences --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    position: int  # order among the document's candidates
+    sentence: Sentence
+    text: str
+    paragraph_lead: bool  # the first candidate of its paragraph
+
+
+def _card_safe(text: str) -> str:
+    """Drop ``[n]`` runs and break `` - `` so that a bullet cannot be misread as card structure."""
+    return _CITATIONS.sub("", text).replace(" - ", " – ").strip()
+
+
+def _strip_prefixes(text: str) -> tuple[str, str | None]:
+    """The sentence without its dateline/boilerplate prefixes, and the 【headline】 if it opened with one."""
+    title = None
+    while match := _PREFIX.match(text):
+        title = title or match["title"]
+        text = text[match.end():]
+    return text.strip(), title
+
+
+def _trim(text: str, max_chars: int) -> str:
+    """Cut a long sentence after its last clause that fits; a cut falls only on a clause end, never in a number."""
+    if len(text) <= max_chars:
+        return text
+    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+    fitting = [end for end in ends if end <= max_chars]
+    cut = fitting[-1] if fitting else (ends[0] if ends else len(text))
+    return text[:cut].rstrip()
+
+
+def _stands_alone(text: str, min_chars: int) -> bool:
+    return len(text) >= min_chars and not _QUESTION.search(text) and not _BOILERPLATE.search(text)
+
+
+def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int = 0) -> tuple[list[_Candidate], str | None]:
+    """Sentences worth a bullet, in document order, and a 【headline】 found at their start.
+
+    ``clean`` strips prefixes, drops sentences that cannot stand alone and trims to ``max_chars``; when that
+    leaves nothing, the stripped sentences are kept as they are so that a short document still gets a headline.
+    """
+    kept: list[tuple[Sentence, str]] = []
+    fallback: list[tuple[Sentence, str]] = []
+    bracket_title = None
+    for sentence in doc.sentences:
+        text = _card_safe(sentence.text)
+        if clean:
+            text, title = _strip_prefixes(text)
+            bracket_title = bracket_title or title
+            if text:
+                fallback.append((sentence, text))
+            if not _stands_alone(text, min_chars):
+                continue
+            text = _trim(text, max_chars)
+        if text:
+            kept.append((sentence, text))
+    seen: set[int] = set()
+    candidates = []
+    for position, (sentence, text) in enumerate(kept or fallback):
+        candidates.append(_Candidate(position, sentence, text, sentence.paragraph_index not in seen))
+        seen.add(sentence.paragraph_index)
+    return candidates, bracket_title
+
+
+# --- sentence vectors and centrality --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    """jieba words with their part-of-speech tags, punctuation and spaces left out."""
+    return [(w.word, w.flag) for w in _jieba().cut(text) if w.flag != "x" and w.word.strip()]
+
+
+def _tfidf(token_lists: list[list[str]]) -> np.ndarray:
+    """L2-normalised TF-IDF rows over the document's own sentences (the IDF comes from the document itself)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    try:
+        matrix = TfidfVectorizer(analyzer=lambda tokens: tokens, sublinear_tf=True).fit_transform(token_lists)
+    except ValueError:  # no words at all (only numbers and punctuation were left out)
+        return np.zeros((len(token_lists), 1))
+    return matrix.toarray()
+
+
+def _cosine(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(norms > 0, norms, 1.0)
+    return np.clip(unit @ unit.T, 0.0, 1.0)
+
+
+def _pagerank(similarity: np.ndarray, damping: float = 0.85, iterations: int = 100) -> np.ndarray:
+    """TextRank/LexRank centrality: PageRank over the sentence-similarity graph (isolated sentences link to all)."""
+    n = len(similarity)
+    weights = similarity.copy()
+    np.fill_diagonal(weights, 0.0)
+    totals = weights.sum(axis=1, keepdims=True)
+    transition = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), 1.0 / n)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(iterations):
+        updated = (1 - damping) / n + damping * transition.T @ rank
+        if np.abs(updated - rank).sum() < 1e-9:
+            return updated
+        rank = updated
+    return rank
+
+
+def _scaled(values: Sequence[float]) -> np.ndarray:
+    """Scale to a maximum of 1 so that the weights of different features are comparable."""
+    array = np.asarray(values, dtype=float)
+    top = array.max() if len(array) else 0.0
+    return array / top if top > 0 else np.zeros_like(array)
+
+
+# --- summarizers ----------------------------------------------------------------------------------------------
+
+
+class Prediction(Protocol):
+    themes: list[str]
+    theme_scores: dict[str, float]
+    stance: str
+    stance_scores: dict[str, float]
+
+
+def _check_max_bullets(max_bullets: int) -> None:
+    if max_bullets < 0:
+        raise ValueError(f"max_bullets must be 0 or more, got {max_bullets}")
+
+
+def _gist(doc: Document, title: str | None, picked: list[_Candidate], sections: list[str | None] | None = None,
+          labels: list[tuple[str | None, str | None]] | None = None) -> Gist:
+    """Headline = ``picked[0]``; the bullets follow in the order given, under ``sections`` (default 要点)."""
+    bullets = [
+        Bullet(
+            c.text,
+            [c.sentence.paragraph_index],
+            *(labels[i] if labels else (None, None)),
+            section=HEADLINE_SECTION if i == 0 else (sections[i] if sections else UNGROUPED_SECTION),
+        )
+        for i, c in enumerate(picked)
+    ]
+    return Gist(doc.id, doc.title or title, doc.source, doc.published, bullets[0] if bullets else None, bullets[1:])
+
+
+def _by_rank_then_order(candidates: list[_Candidate], scores: Sequence[float], count: int) -> list[_Candidate]:
+    """The best ``count`` by score (ties: earlier first); the headline first, the rest back in document order."""
+    ranked = sorted(candidates, key=lambda c: (-scores[c.position], c.position))[:count]
+    return ranked[:1] + sorted(ranked[1:], key=lambda c: c.position)
+
+
+class LeadSummarizer:
+    """Baseline: the first sentences of the article (the first is the headline)."""
+
+    def summarize(self, doc: Document, max_bullets: int = 5) -> Gist:
+        _check_max_bullets(max_bullets)
+        candidates, _ = _candidates(doc, clean=False)
+        return _gist(doc, None, candidates[: max_bullets + 1])
+
+
+class TextRankSummarizer:
+    """Baseline: PageRank over TF-IDF cosine similarity of jieba words; the most central sentence is the headline."""
+
+    def summarize(self, doc: Document, max_bullets: int = 5) -> Gist:
+        _check_max_bullets(max_bullets)
+        candidates, _ = _candidates(doc, clean=False)
+        if not candidates:
+            return _gist(doc, None, [])
+        vectors = _tfidf([[w for w, _ in _words(c.text)] for c in candidates])
+        return _gist(doc, None, _by_rank_then_order(candidates, _pagerank(_cosine(vectors)), max_bullets + 1))
+
+
+VECTORS = ("tfidf", "classifier")
+
+
+@dataclass(frozen=True)
+class SummarizerConfig:
+    """Weights of the sentence score (each feature scaled to at most 1 within the document) and the limits."""
+
+    centrality: float = 1.0  # PageRank over sentence similarity
+    position: float = 1.0  # 1 / (1 + rank in the document): news puts the point first
+    paragraph_lead: float = 0.3  # first sentence of a paragraph
+    numbers: float = 0.3  # figures per sentence, saturating at 3
+    entities: float = 0.3  # named entities per sentence, saturating at 3
+    theme: float = 0.3  # classifier: highest theme score
+    stance: float = 0.2  # classifier: 1 - neutral score
+    redundancy: float = 0.5  # MMR: penalty per unit of similarity to an already picked sentence
+    duplicate: float = 0.8  # similarity at which a sentence counts as a repeat and is never picked
+    min_chars: int = 10  # shorter sentences cannot stand alone
+    max_chars: int = 90  # longer sentences are trimmed at a clause end
+    vectors: str = "tfidf"  # sentence vectors for similarity: "tfidf" (jieba words) or "classifier" (its embed())
+
+    def __post_init__(self) -> None:
+        weights = ("centrality", "position", "paragraph_lead", "numbers", "entities", "theme", "stance", "redundancy")
+        for name in weights:
+            if getattr(self, name) < 0:
+                raise ValueError(f"SummarizerConfig.{name} is {getattr(self, name)}: weights must be 0 or more")
+        if not any(getattr(self, name) for name in weights[:-1]):
+            raise ValueError("SummarizerConfig: every score weight is 0: give centrality or position a positive weight")
+        if not 0 < self.duplicate <= 1:
+            raise ValueError(f"SummarizerConfig.duplicate is {self.duplicate}: use a similarity in (0, 1], e.g. 0.8")
+        if not 0 <= self.min_chars < self.max_chars:
+            raise ValueError(
+                f"SummarizerConfig: min_chars ({self.min_chars}) must be 0 or more and below max_chars ({self.max_chars})"
+            )
+        if self.vectors not in VECTORS:
+            raise ValueError(f"SummarizerConfig.vectors is {self.vectors!r}: use one of {', '.join(VECTORS)}")
+
+
+class Summarizer:
+    """fincard's summarizer: cleaned candidates, a weighted score, MMR, bullets grouped by theme.
+
+    ``classifier`` (optional) adds theme relevance and stance strength to the score and groups the bullets
+    under the schema's Chinese theme names, the heaviest theme of the document first and 其他 last.
+    """
+
+    def __init__(self, classifier: Any = None, config: SummarizerConfig | None = None, batch_size: int = 32):
+        self.classifier = classifier
+        self.config = config or SummarizerConfig()
+        self.batch_size = batch_size
+        if self.config.vectors == "classifier" and not callable(getattr(classifier, "embed", None)):
+            raise FincardError('vectors="classifier" needs a classifier with an embed(texts) method; use vectors="tfidf"')
+
+    def summarize(self, doc: Document, max_bullets: int = 5) -> Gist:
+        _check_max_bullets(max_bullets)
+        config = self.config
+        candidates, bracket_title = _candidates(doc, True, config.min_chars, config.max_chars)
+        if not candidates:
+            return _gist(doc, bracket_title, [])
+        texts = [c.text for c in candidates]
+        words = [_words(text) for text in texts]
+        if config.vectors == "classifier":
+            similarity = _cosine(np.asarray(self.classifier.embed(texts, batch_size=self.batch_size), dtype=float))
+        else:
+            similarity = _cosine(_tfidf([[w for w, _ in ws] for ws in words]))
+        features = {
+            "centrality": _scaled(_pagerank(similarity)),
+            "position": _scaled([1.0 / (1 + c.position) for c in candidates]),
+            "paragraph_lead": _scaled([float(c.paragraph_lead) for c in candidates]),
+            "numbers": _scaled([min(len(_NUMBER.findall(t)), 3) for t in texts]),
+            "entities": _scaled([min(sum(flag in _ENTITY_TAGS for _, flag in ws), 3) for ws in words]),
+        }
+        predictions = self.classifier.predict(texts, batch_size=self.batch_size) if self.classifier else None
+        if predictions is not None:
+            neutral = self.classifier.schema.neutral_stance
+            features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
+            features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
+        score = _scaled(sum(getattr(config, name) * values for name, values in features.items()))
+        picked = self._mmr(candidates, score, similarity, max_bullets + 1)
+        if predictions is None:
+            return _gist(doc, bracket_title, [picked[0]] + sorted(picked[1:], key=lambda c: c.position))
+        return self._grouped(doc, bracket_title, picked, predictions)
+
+    def _mmr(self, candidates: list[_Candidate], score: np.ndarray, similarity: np.ndarray, count: int) -> list[_Candidate]:
+        """Greedy maximal marginal relevance: the best score less ``redundancy`` x the closest picked sentence."""
+        picked: list[int] = []
+        texts: set[str] = set()
+        while len(picked) < count:
+            best, best_value = None, -np.inf
+            for i, candidate in enumerate(candidates):
+                closest = max((similarity[i, j] for j in picked), default=0.0)
+                if i in picked or candidate.text in texts or closest >= self.config.duplicate:
+                    continue
+                value = score[i] - self.config.redundancy * closest
+                if value > best_value:  # strict: ties go to the earlier sentence
+                    best, best_value = i, value
+            if best is None:
+                break
+            picked.append(best)
+            texts.add(candidates[best].text)
+        return [candidates[i] for i in picked]
+
+    def _grouped(self, doc: Document, title: str | None, picked: list[_Candidate], predictions: list[Prediction]) -> Gist:
+        """Bullets under their top theme, themes by their total score over the document's sentences, 其他 last."""
+        schema = self.classifier.schema
+        weight = Counter()
+        for prediction in predictions:
+            weight.update(prediction.theme_scores)
+        rank = {theme: i for i, theme in enumerate(sorted(schema.theme_ids, key=lambda t: -weight[t]))}
+
+        def label(c: _Candidate) -> tuple[str | None, str | None]:
+            p = predictions[c.position]
+            return max(p.themes, key=lambda t: (p.theme_scores.get(t, 0.0), -rank.get(t, 0)), default=None), p.stance
+
+        bullets = sorted(picked[1:], key=lambda c: (rank.get(label(c)[0], len(rank)), c.position))
+        ordered = [picked[0]] + bullets
+        labels = [label(c) for c in ordered]
+        sections = [schema.theme_name(theme) for theme, _ in labels]
+        return _gist(doc, title, ordered, sections, labels)
+
+
+METHODS: dict[str, Callable[[Any], Any]] = {
+    "fincard": lambda classifier: Summarizer(classifier),
+    "lead": lambda classifier: LeadSummarizer(),
+    "textrank": lambda classifier: TextRankSummarizer(),
+}
+
+
+# --- evaluation -----------------------------------------------------------------------------------------------
+
+
+def _ngrams(texts: Iterable[str], n: int) -> Counter:
+    return Counter(text[i:i + n] for text in texts for i in range(len(text) - n + 1))
+
+
+def _f1(overlap: float, predicted: float, reference: float) -> float:
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / predicted, overlap / reference
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_n(candidate: Sequence[str], reference: Sequence[str], n: int) -> float:
+    """Character n-gram ROUGE-N F1 (clipped counts; n-grams never span two lines)."""
+    predicted, wanted = _ngrams(candidate, n), _ngrams(reference, n)
+    return _f1(sum((predicted & wanted).values()), sum(predicted.values()), sum(wanted.values()))
+
+
+def _lcs_positions(reference: str, candidate: str) -> set[int]:
+    """Indexes of ``reference`` on one longest common subsequence with ``candidate``."""
+    rows = [[0] * (len(candidate) + 1) for _ in range(len(reference) + 1)]
+    for i, r in enumerate(reference, 1):
+        row, above = rows[i], rows[i - 1]
+        for j, c in enumerate(candidate, 1):
+            row[j] = above[j - 1] + 1 if r == c else max(above[j], row[j - 1])
+    positions, i, j = set(), len(reference), len(candidate)
+    while i and j:
+        if reference[i - 1] == candidate[j - 1]:
+            positions.add(i - 1)
+            i, j = i - 1, j - 1
+        elif rows[i - 1][j] >= rows[i][j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return positions
+
+
+def rouge_l(candidate: Sequence[str], reference: Sequence[str]) -> float:
+    """Character summary-level ROUGE-L F1 (union LCS of each reference line with all candidate lines, Lin 2004)."""
+    hits = sum(len(set().union(*(_lcs_positions(r, c) for c in candidate))) for r in reference) if candidate else 0
+    return _f1(hits, sum(map(len, candidate)), sum(map(len, reference)))
+
+
+@dataclass
+class EvalRow:
+    doc: Document
+    gist: list[str]  # reference lines
+    gist_sentences: list[str] | None = None  # reference sentences of the text, when marked
+
+
+def read_eval_rows(path: str | Path, on_error: Callable[[ReadError], None], split: str | None = None) -> Iterator[EvalRow]:
+    """Rows ``{text or paragraphs, gist: [str], gist_sentences?: [str], split?, id?, title?, source?, date?}``."""
+    name = str(path)
+    try:
+        stream = open(path, encoding="utf-8-sig")
+    except OSError as exc:
+        raise FincardError(f"cannot read {name}: {exc.strerror or exc}") from None
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if split is not None and row.get("split") != split:
+                    continue
+                yield _eval_row(row, f"{Path(name).stem}:{number}")
+            except (json.JSONDecodeError, ValueError, TypeError, AttributeError, KeyError) as exc:
+                on_error(ReadError(name, number, f"bad evaluation row: {exc}"))
+
+
+def _eval_row(row: dict[str, Any], default_id: str) -> EvalRow:
+    gist, sentences = row["gist"], row.get("gist_sentences")
+    if not (isinstance(gist, list) and gist and all(isinstance(g, str) for g in gist)):
+        raise ValueError("'gist' must be a non-empty list of strings")
+    if sentences is not None and not (isinstance(sentences, list) and all(isinstance(s, str) for s in sentences)):
+        raise ValueError("'gist_sentences' must be a list of strings")
+    if isinstance(row.get("paragraphs"), list):
+        paragraphs = [p if isinstance(p, str) else p["text"] for p in row["paragraphs"]]
+    elif isinstance(row.get("text"), str):
+        paragraphs = split_paragraphs(row["text"])
+    else:
+        raise ValueError("row needs a 'text' string or a 'paragraphs' list")
+    published = parse_date(str(row["date"])) if row.get("date") else None
+    doc = Document.from_paragraphs(paragraphs, row.get("title"), row.get("source"), published, str(row.get("id") or default_id))
+    return EvalRow(doc, gist, sentences)
+
+
+def evaluate(summarizer: Any, rows: Iterable[EvalRow], sentences: int | None = None,
+             progress: Callable[[Iterable[EvalRow]], Iterable[EvalRow]] = lambda rows: rows) -> dict[str, Any]:
+    """Mean character ROUGE-1/2/L F1 of each gist (headline + bullets) against its reference lines.
+
+    A gist has ``sentences`` lines, by default as many as the row's reference (``gist_sentences`` or ``gist``).
+    Rows with ``gist_sentences`` also count sentence selection: a picked line is right when it is part of a
+    reference sentence (micro-averaged precision, recall and F1). ``articles_per_s`` times ``summarize`` alone.
+    """
+    totals = Counter()
+    seconds = 0.0
+    for row in progress(rows):
+        wanted = sentences or len(row.gist_sentences or row.gist)
+        start = time.perf_counter()
+        gist = summarizer.summarize(row.doc, max_bullets=max(wanted - 1, 0))
+        seconds += time.perf_counter() - start
+        picked = [line.text for line in gist.lines]
+        totals.update(rows=1, rouge1=rouge_n(picked, row.gist, 1), rouge2=rouge_n(picked, row.gist, 2),
+                      rougeL=rouge_l(picked, row.gist))
+        if row.gist_sentences is not None:
+            totals.update(selection_rows=1, picked=len(picked), gold=len(row.gist_sentences),
+                          right=sum(any(p in g for g in row.gist_sentences) for p in picked),
+                          found=sum(any(p in g for p in picked) for g in row.gist_sentences))
+    count = totals["rows"]
+    report: dict[str, Any] = {"rows": count, "sentences": sentences}
+    report.update({key: round(totals[key] / count, 4) if count else 0.0 for key in ("rouge1", "rouge2", "rougeL")})
+    if totals["selection_rows"]:
+        precision = totals["right"] / totals["picked"] if totals["picked"] else 0.0
+        recall = totals["found"] / totals["gold"] if totals["gold"] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        report["selection"] = {"rows": totals["selection_rows"], "precision": round(precision, 4),
+                               "recall": round(recall, 4), "f1": round(f1, 4)}
+    report["articles_per_s"] = round(count / seconds, 1) if seconds else None
+    return report

@@ -1,0 +1,56 @@
+"""Typed training arguments, validated before any work starts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from infer.backbones import BACKBONES, DEFAULT_BACKBONE
+from infer.errors import FincardError
+from infer.model import POOLINGS, TFIDF
+
+
+@dataclass
+class TrainArguments:
+    train: Path
+    out: Path
+    dev: Path | None = None
+    schema: Path | None = None
+    backbone: str = DEFAULT_BACKBONE
+    pooling: str = "mean"
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 3e-4
+    head_learning_rate: float = 2e-3
+    warmup_ratio: float = 0.06
+    lora_r: int = 16
+    lora_alpha: int = 32
+    max_length: int = 256
+    patience: int = 1
+    seed: int = 0
+    max_steps: int | None = None
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        self.train, self.out = Path(self.train), Path(self.out)
+        self.dev = Path(self.dev) if self.dev else None
+        self.schema = Path(self.schema) if self.schema else None
+        if self.backbone not in (*BACKBONES, TFIDF):
+            raise FincardError(f"--backbone must be one of {', '.join((*BACKBONES, TFIDF))}, got {self.backbone!r}")
+        if self.pooling not in POOLINGS:
+            raise FincardError(f"--pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        for name in ("epochs", "batch_size", "lora_r", "lora_alpha", "patience"):
+            if getattr(self, name) < 1:
+                raise FincardError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.learning_rate < 1 or not 0 < self.head_learning_rate < 1:
+            raise FincardError("learning rates must be between 0 and 1 (try --learning-rate 3e-4)")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise FincardError(f"--max-steps must be at least 1, got {self.max_steps}")
+        if not self.train.is_file():
+            raise FincardError(f"--train {self.train} does not exist")
+        if self.dev is not None and not self.dev.is_file():
+            raise FincardError(f"--dev {self.dev} does not exist")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

@@ -1,0 +1,75 @@
+"""``fincard train`` and ``fincard labels check``: registered through the ``fincard.commands`` entry point."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from infer.cli import EXIT_OK, EXIT_SOME_FAILED
+
+from .args import TrainArguments
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .trainer import Interrupted, train
+
+    fields = {f.name for f in dataclasses.fields(TrainArguments)}
+    try:
+        metrics = train(TrainArguments(**{k: v for k, v in vars(args).items() if k in fields}))
+    except Interrupted as exc:
+        print(f"fincard train: interrupted: {exc}")
+        return 130
+    dev = metrics.get("dev") or {}
+    print(json.dumps({
+        "out": str(args.out),
+        "dev_theme_macro_f1": dev.get("themes", {}).get("macro_f1"),
+        "dev_stance_macro_f1": dev.get("stance", {}).get("macro_f1"),
+        "train_seconds": metrics["train_seconds"],
+    }))
+    return EXIT_OK
+
+
+def _labels_check(args: argparse.Namespace) -> int:
+    from .corpus import check_corpus
+
+    report = check_corpus(args.paths, args.schema)
+    print(report.format())
+    return EXIT_SOME_FAILED if report.errors else EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    defaults = TrainArguments.__dataclass_fields__
+    train = commands.add_parser(
+        "train",
+        help="fine-tune a paragraph classifier on labelled JSONL",
+        description="Fine-tune LoRA adapters and theme/stance heads on an offline backbone (or fit the TF-IDF baseline). "
+        "Rows: {\"text\", \"themes\": [...], \"stance\"}. Ctrl-C saves a checkpoint; rerun with --resume.",
+    )
+    train.add_argument("--train", required=True, help="labelled JSONL to train on")
+    train.add_argument("--dev", help="labelled JSONL for threshold tuning and early stopping")
+    train.add_argument("--out", required=True, help="model folder to write")
+    train.add_argument("--schema", help="label schema JSON (default: labels/schema.json)")
+    train.add_argument("--backbone", default=defaults["backbone"].default, help="gemma-3-270m (default), m3e-small, tiny-random or tfidf")
+    train.add_argument("--pooling", default="mean", choices=["mean", "last"])
+    for name, kind in (("epochs", int), ("batch_size", int), ("learning_rate", float), ("head_learning_rate", float),
+                       ("lora_r", int), ("lora_alpha", int), ("max_length", int), ("patience", int), ("seed", int)):
+        train.add_argument("--" + name.replace("_", "-"), type=kind, default=defaults[name].default, help=f"(default: {defaults[name].default})")
+    train.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (smoke tests)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    train.set_defaults(run=_train)
+
+    labels = commands.add_parser("labels", help="check labelled corpora").add_subparsers(dest="labels_command", required=True)
+    check = labels.add_parser(
+        "check",
+        help="validate labelled JSONL and print corpus statistics",
+        description="Schema validity, unknown labels, empty or over-long text, exact and near duplicates "
+        "(character 5-gram Jaccard >= 0.5, within and across splits), Traditional characters; then counts per theme, "
+        "stance, style, split and length. Exits 1 when there are errors.",
+    )
+    check.add_argument("paths", nargs="+", help="JSONL files or folders of them")
+    check.add_argument("--schema", help="label schema JSON (default: labels/schema.json)")
+    check.set_defaults(run=_labels_check)
+
+
+
