@@ -2,12 +2,16 @@
 
 __version__ = "0.1.0"
 
+from .classifier import Classifier, Prediction
 from .document import Document, Paragraph, Sentence
 from .errors import ErrorLog, FincardError
 from .readers import FORMATS, ReadError, read_documents
 from .segment import split_paragraphs, split_sentences
+from .summarize import Bullet, Gist, Summarizer
 
 __all__ = [
+    "Classifier",
+    "Prediction",
     "Document",
     "Paragraph",
     "Sentence",
@@ -18,4 +22,7 @@ __all__ = [
     "read_documents",
     "split_paragraphs",
     "split_sentences",
+    "Bullet",
+    "Gist",
+    "Summarizer",
 ]

@@ -84,7 +84,7 @@ def _eval_gist(args: argparse.Namespace) -> int:
     path = Path(args.data)
     if not path.exists() and (REAL_DATA / path).is_file():
         path = REAL_DATA / path
-    summarizer = METHODS[args.method](_load_classifier(args.model))
+    summarizer = METHODS[args.method](_load_classifier(args.model) if args.method == "fincard" else None)
     with ErrorLog(args.errors) as errors:
         rows = read_eval_rows(path, errors, args.split)
         report = evaluate(summarizer, rows, args.sentences, lambda rows: progress(rows, f"eval-gist {args.method}", "row"))

@@ -3,8 +3,9 @@
 Modelled on sumy: every summarizer is one class with ``summarize(doc, max_bullets) -> Gist``. It rates the
 candidate sentences, keeps the best ones and restores document order. :class:`LeadSummarizer` and
 :class:`TextRankSummarizer` are the baselines; :class:`Summarizer` (fincard) cleans datelines and boilerplate,
-scores centrality, position, numbers, entities and (with a classifier) theme relevance and stance strength,
-removes redundancy with MMR and groups the bullets under the schema's theme names.
+scores centrality, position, similarity to the title, cue words, figures and (with a classifier) theme relevance
+and stance strength, removes redundancy with MMR and groups the bullets under the schema's theme names. Its
+weights were tuned on the ``tune`` rows of ``labels/articles.jsonl``.
 
 The classifier is any object with ``predict(texts, batch_size=32)`` returning predictions with ``themes``,
 ``theme_scores``, ``stance`` and ``stance_scores``, and a ``schema`` (:class:`infer.schema.Schema`);
@@ -22,12 +23,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .document import Document, Sentence
 from .errors import FincardError
+from .metrics import prf
 from .readers import ReadError, parse_date
 from .segment import split_paragraphs
 
@@ -50,12 +52,14 @@ _BOILERPLATE = re.compile(
     r"|^[（(][^）)]*[）)]$"  # a caption or a (完) standing alone
     r"|仅供参考|不构成投资建议"
 )
+_WORD = re.compile(r"\w")
 _QUESTION = re.compile(r"[？?][”」』’）)\]]*$")
 _CITATIONS = re.compile(r"\s*(?:\[\d+\])+")
 # Clause ends for trimming: CJK separators anywhere, ASCII ones unless inside a number (1,050 or 10:30).
 _CLAUSE_END = re.compile(r"[，；：]|(?<!\d)[,;:]|[,;:](?!\d)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
-_ENTITY_TAGS = frozenset({"nr", "ns", "nt", "nz", "eng"})
+# Edmundson's cue words: sentences that state a view or a forecast rather than report a detail.
+_CUE = re.compile(r"预计|预期|认为|有望|建议|评级|表示|指出|强调|判断|展望")
 
 
 # --- the gist -------------------------------------------------------------------------------------------------
@@ -107,12 +111,14 @@ class Gist:
         """
         date = f" {self.published:%Y-%m-%d %H:%M}" if self.published else ""
         lines = [_one_line(self.title or self.id), f"{_one_line(self.source or '来源不详')}·{date}"]
+        section = None
         for bullet in self.lines:
             item = f" - {bullet.text} {''.join(f'[{n}]' for n in bullet.citations)}"
-            if lines[-1].startswith(f"{bullet.section} - "):
+            if bullet.section == section:
                 lines[-1] += item
             else:
                 lines.append(f"{bullet.section}{item}")
+                section = bullet.section
         return "\n".join(lines) + "\n"
 
 
@@ -128,7 +134,6 @@ class _Candidate:
     position: int  # order among the document's candidates
     sentence: Sentence
     text: str
-    paragraph_lead: bool  # the first candidate of its paragraph
 
 
 def _card_safe(text: str) -> str:
@@ -160,7 +165,7 @@ def _stands_alone(text: str, min_chars: int) -> bool:
 
 
 def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int = 0) -> tuple[list[_Candidate], str | None]:
-    """Sentences worth a bullet, in document order, and a 【headline】 found at their start.
+    """Sentences worth a bullet, in document order without repeats, and a 【headline】 found at their start.
 
     ``clean`` strips prefixes, drops sentences that cannot stand alone and trims to ``max_chars``; when that
     leaves nothing, the stripped sentences are kept as they are so that a short document still gets a headline.
@@ -180,12 +185,9 @@ def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int =
             text = _trim(text, max_chars)
         if text:
             kept.append((sentence, text))
-    seen: set[int] = set()
-    candidates = []
-    for position, (sentence, text) in enumerate(kept or fallback):
-        candidates.append(_Candidate(position, sentence, text, sentence.paragraph_index not in seen))
-        seen.add(sentence.paragraph_index)
-    return candidates, bracket_title
+    unique = {text: sentence for sentence, text in reversed(kept or fallback)}  # the first occurrence wins
+    ordered = sorted(unique.items(), key=lambda item: (item[1].paragraph_index, item[1].start))
+    return [_Candidate(position, sentence, text) for position, (text, sentence) in enumerate(ordered)], bracket_title
 
 
 # --- sentence vectors and centrality --------------------------------------------------------------------------
@@ -194,15 +196,14 @@ def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int =
 @lru_cache(maxsize=1)
 def _jieba():
     import jieba
-    import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)
-    return jieba.posseg
+    return jieba
 
 
-def _words(text: str) -> list[tuple[str, str]]:
-    """jieba words with their part-of-speech tags, punctuation and spaces left out."""
-    return [(w.word, w.flag) for w in _jieba().cut(text) if w.flag != "x" and w.word.strip()]
+def _words(text: str) -> list[str]:
+    """jieba words; punctuation and spaces left out."""
+    return [w for w in _jieba().lcut(text) if _WORD.search(w)]
 
 
 def _tfidf(token_lists: list[list[str]]) -> np.ndarray:
@@ -248,13 +249,6 @@ def _scaled(values: Sequence[float]) -> np.ndarray:
 # --- summarizers ----------------------------------------------------------------------------------------------
 
 
-class Prediction(Protocol):
-    themes: list[str]
-    theme_scores: dict[str, float]
-    stance: str
-    stance_scores: dict[str, float]
-
-
 def _check_max_bullets(max_bullets: int) -> None:
     if max_bullets < 0:
         raise ValueError(f"max_bullets must be 0 or more, got {max_bullets}")
@@ -298,7 +292,7 @@ class TextRankSummarizer:
         candidates, _ = _candidates(doc, clean=False)
         if not candidates:
             return _gist(doc, None, [])
-        vectors = _tfidf([[w for w, _ in _words(c.text)] for c in candidates])
+        vectors = _tfidf([_words(c.text) for c in candidates])
         return _gist(doc, None, _by_rank_then_order(candidates, _pagerank(_cosine(vectors)), max_bullets + 1))
 
 
@@ -309,21 +303,21 @@ VECTORS = ("tfidf", "classifier")
 class SummarizerConfig:
     """Weights of the sentence score (each feature scaled to at most 1 within the document) and the limits."""
 
-    centrality: float = 1.0  # PageRank over sentence similarity
-    position: float = 1.0  # 1 / (1 + rank in the document): news puts the point first
-    paragraph_lead: float = 0.3  # first sentence of a paragraph
-    numbers: float = 0.3  # figures per sentence, saturating at 3
-    entities: float = 0.3  # named entities per sentence, saturating at 3
-    theme: float = 0.3  # classifier: highest theme score
-    stance: float = 0.2  # classifier: 1 - neutral score
-    redundancy: float = 0.5  # MMR: penalty per unit of similarity to an already picked sentence
+    centrality: float = 0.25  # PageRank over sentence similarity
+    position: float = 2.0  # 1 / (1 + rank in the document): news puts the point first
+    title: float = 1.0  # similarity to the document's title
+    cue: float = 1.0  # states a view or forecast (预计, 认为, 建议, 评级...)
+    numbers: float = 0.15  # figures per sentence, saturating at 3
+    theme: float = 0.15  # classifier: highest theme score
+    stance: float = 0.1  # classifier: 1 - neutral score
+    redundancy: float = 0.25  # MMR: penalty per unit of similarity to an already picked sentence
     duplicate: float = 0.8  # similarity at which a sentence counts as a repeat and is never picked
     min_chars: int = 10  # shorter sentences cannot stand alone
-    max_chars: int = 90  # longer sentences are trimmed at a clause end
+    max_chars: int = 80  # longer sentences are trimmed at a clause end (9 in 10 seed bullets are shorter)
     vectors: str = "tfidf"  # sentence vectors for similarity: "tfidf" (jieba words) or "classifier" (its embed())
 
     def __post_init__(self) -> None:
-        weights = ("centrality", "position", "paragraph_lead", "numbers", "entities", "theme", "stance", "redundancy")
+        weights = ("centrality", "position", "title", "cue", "numbers", "theme", "stance", "redundancy")
         for name in weights:
             if getattr(self, name) < 0:
                 raise ValueError(f"SummarizerConfig.{name} is {getattr(self, name)}: weights must be 0 or more")
@@ -360,17 +354,22 @@ class Summarizer:
         if not candidates:
             return _gist(doc, bracket_title, [])
         texts = [c.text for c in candidates]
-        words = [_words(text) for text in texts]
+        title = doc.title or bracket_title or ""
         if config.vectors == "classifier":
-            similarity = _cosine(np.asarray(self.classifier.embed(texts, batch_size=self.batch_size), dtype=float))
+            vectors = np.asarray(self.classifier.embed(texts + [title], batch_size=self.batch_size), dtype=float)
+            # Pooled transformer states share one large common direction: without it, cosine tells sentences apart.
+            vectors -= vectors[:-1].mean(axis=0)
         else:
-            similarity = _cosine(_tfidf([[w for w, _ in ws] for ws in words]))
+            vectors = _tfidf([_words(text) for text in texts + [title]])
+        similarity = _cosine(vectors)
+        to_title = similarity[:-1, -1] if title else np.zeros(len(texts))
+        similarity = similarity[:-1, :-1]
         features = {
             "centrality": _scaled(_pagerank(similarity)),
             "position": _scaled([1.0 / (1 + c.position) for c in candidates]),
-            "paragraph_lead": _scaled([float(c.paragraph_lead) for c in candidates]),
+            "title": _scaled(to_title),
+            "cue": _scaled([float(bool(_CUE.search(t))) for t in texts]),
             "numbers": _scaled([min(len(_NUMBER.findall(t)), 3) for t in texts]),
-            "entities": _scaled([min(sum(flag in _ENTITY_TAGS for _, flag in ws), 3) for ws in words]),
         }
         predictions = self.classifier.predict(texts, batch_size=self.batch_size) if self.classifier else None
         if predictions is not None:
@@ -386,12 +385,11 @@ class Summarizer:
     def _mmr(self, candidates: list[_Candidate], score: np.ndarray, similarity: np.ndarray, count: int) -> list[_Candidate]:
         """Greedy maximal marginal relevance: the best score less ``redundancy`` x the closest picked sentence."""
         picked: list[int] = []
-        texts: set[str] = set()
         while len(picked) < count:
             best, best_value = None, -np.inf
-            for i, candidate in enumerate(candidates):
+            for i in range(len(candidates)):
                 closest = max((similarity[i, j] for j in picked), default=0.0)
-                if i in picked or candidate.text in texts or closest >= self.config.duplicate:
+                if i in picked or closest >= self.config.duplicate:
                     continue
                 value = score[i] - self.config.redundancy * closest
                 if value > best_value:  # strict: ties go to the earlier sentence
@@ -399,10 +397,9 @@ class Summarizer:
             if best is None:
                 break
             picked.append(best)
-            texts.add(candidates[best].text)
         return [candidates[i] for i in picked]
 
-    def _grouped(self, doc: Document, title: str | None, picked: list[_Candidate], predictions: list[Prediction]) -> Gist:
+    def _grouped(self, doc: Document, title: str | None, picked: list[_Candidate], predictions: list[Any]) -> Gist:
         """Bullets under their top theme, themes by their total score over the document's sentences, 其他 last."""
         schema = self.classifier.schema
         weight = Counter()
@@ -468,8 +465,17 @@ def _lcs_positions(reference: str, candidate: str) -> set[int]:
 
 
 def rouge_l(candidate: Sequence[str], reference: Sequence[str]) -> float:
-    """Character summary-level ROUGE-L F1 (union LCS of each reference line with all candidate lines, Lin 2004)."""
-    hits = sum(len(set().union(*(_lcs_positions(r, c) for c in candidate))) for r in reference) if candidate else 0
+    """Character summary-level ROUGE-L F1: the union LCS of each reference line with all candidate lines
+    (Lin 2004), each character counted at most as often as it occurs on both sides (as rouge-score's rougeLsum)."""
+    left = {"candidate": Counter("".join(candidate)), "reference": Counter("".join(reference))}
+    hits = 0
+    for line in reference:
+        for position in sorted(set().union(*(_lcs_positions(line, c) for c in candidate))):
+            char = line[position]
+            if left["candidate"][char] and left["reference"][char]:
+                left["candidate"][char] -= 1
+                left["reference"][char] -= 1
+                hits += 1
     return _f1(hits, sum(map(len, candidate)), sum(map(len, reference)))
 
 
@@ -523,7 +529,7 @@ def evaluate(summarizer: Any, rows: Iterable[EvalRow], sentences: int | None = N
 
     A gist has ``sentences`` lines, by default as many as the row's reference (``gist_sentences`` or ``gist``).
     Rows with ``gist_sentences`` also count sentence selection: a picked line is right when it is part of a
-    reference sentence (micro-averaged precision, recall and F1). ``articles_per_s`` times ``summarize`` alone.
+    reference sentence (precision, recall and F1 over all picked and reference sentences). ``articles_per_s`` times ``summarize`` alone.
     """
     totals = Counter()
     seconds = 0.0
@@ -536,16 +542,13 @@ def evaluate(summarizer: Any, rows: Iterable[EvalRow], sentences: int | None = N
         totals.update(rows=1, rouge1=rouge_n(picked, row.gist, 1), rouge2=rouge_n(picked, row.gist, 2),
                       rougeL=rouge_l(picked, row.gist))
         if row.gist_sentences is not None:
-            totals.update(selection_rows=1, picked=len(picked), gold=len(row.gist_sentences),
-                          right=sum(any(p in g for g in row.gist_sentences) for p in picked),
-                          found=sum(any(p in g for p in picked) for g in row.gist_sentences))
+            right = sum(any(p in g for g in row.gist_sentences) for p in picked)
+            totals.update(selection_rows=1, right=right, wrong=len(picked) - right, missed=len(row.gist_sentences) - right)
     count = totals["rows"]
     report: dict[str, Any] = {"rows": count, "sentences": sentences}
     report.update({key: round(totals[key] / count, 4) if count else 0.0 for key in ("rouge1", "rouge2", "rougeL")})
     if totals["selection_rows"]:
-        precision = totals["right"] / totals["picked"] if totals["picked"] else 0.0
-        recall = totals["found"] / totals["gold"] if totals["gold"] else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        precision, recall, f1 = prf(totals["right"], totals["wrong"], totals["missed"])
         report["selection"] = {"rows": totals["selection_rows"], "precision": round(precision, 4),
                                "recall": round(recall, 4), "f1": round(f1, 4)}
     report["articles_per_s"] = round(count / seconds, 1) if seconds else None

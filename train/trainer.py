@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,9 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
         while state["epoch"] < args.epochs and state["global_step"] < total_steps:
             batches = bucketed_batches(lengths, args.batch_size, args.seed + state["epoch"])
             module.train()
-            bar = tqdm(batches, desc=f"epoch {state['epoch'] + 1}/{args.epochs}", unit="batch", initial=state["step_in_epoch"], disable=None, dynamic_ncols=True)
+            # Training is long: show progress even in a log file, just less often there.
+            bar = tqdm(batches, desc=f"epoch {state['epoch'] + 1}/{args.epochs}", unit="batch", initial=state["step_in_epoch"],
+                       dynamic_ncols=True, mininterval=1 if sys.stderr.isatty() else 30)
             for batch in batches[state["step_in_epoch"]:]:
                 ids, mask = pad_batch([data.ids[i] for i in batch], engine.pad_id)
                 with torch.autocast("cpu" if not torch.cuda.is_available() else "cuda", dtype=torch.bfloat16):

@@ -1,0 +1,344 @@
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from infer import Bullet, Document, Gist, Summarizer, read_documents
+from infer.cli import main
+from infer.errors import FincardError
+from infer.schema import Schema
+from infer.segment import split_sentences
+from infer.summarize import (
+    LeadSummarizer,
+    SummarizerConfig,
+    TextRankSummarizer,
+    evaluate,
+    read_eval_rows,
+    rouge_l,
+    rouge_n,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ARTICLE = [
+    "新华社北京12月11日电（记者 张三）中国人民银行宣布下调存款准备金率0.5个百分点，释放长期流动性约1万亿元。",
+    "受降准消息提振，10年期国债收益率下行4个基点至1.82%。央行有关负责人表示，将保持流动性合理充裕。",
+    "伦敦金属交易所三个月期铜上涨2.1%，报每吨10,850美元，创年内新高。铜价上涨主要受矿端供应收紧推动。",
+    "美国宣布对进口铝加征25%关税，欧盟表示将采取反制措施。",
+    "这意味着什么？",
+    "图：LME铜价走势",
+    "分析人士认为，货币宽松与供给收缩共振，铜价短期仍有上行空间，但需警惕关税升级带来的需求冲击。",
+]
+
+
+@dataclass
+class FakePrediction:
+    themes: list
+    theme_scores: dict
+    stance: str
+    stance_scores: dict
+
+
+class FakeClassifier:
+    """Keyword rules with the Classifier interface: predict(texts, batch_size) and schema."""
+
+    RULES = {"metals": "铜|铝", "central_banks": "央行|准备金|国债|货币", "tariffs": "关税"}
+
+    def __init__(self):
+        self.schema = Schema.load()
+        self.calls = 0
+
+    def predict(self, texts, batch_size=32):
+        self.calls += 1
+        out = []
+        for text in texts:
+            scores = {t: (0.9 if re.search(self.RULES.get(t, "^$"), text) else 0.05) for t in self.schema.theme_ids}
+            stance = "bullish" if re.search("上涨|新高|上行", text) else "bearish" if re.search("下跌|冲击", text) else "neutral"
+            stance_scores = {s: (0.8 if s == stance else 0.1) for s in self.schema.stance_ids}
+            out.append(FakePrediction([t for t, v in scores.items() if v >= 0.5], scores, stance, stance_scores))
+        return out
+
+
+class EmbeddingClassifier(FakeClassifier):
+    def embed(self, texts, batch_size=32):
+        vectors = np.zeros((len(texts), 97))
+        for row, text in enumerate(texts):
+            for char in re.sub(r"\W", "", text):
+                vectors[row, ord(char) % 97] += 1
+        return vectors
+
+
+def article(**kwargs):
+    return Document.from_paragraphs(ARTICLE, **kwargs)
+
+
+def assert_cited_faithfully(doc: Document, gist: Gist):
+    """Every bullet is a piece of each paragraph it cites (up to the card-safe " - " -> " – " and dropped [n])."""
+    for bullet in gist.lines:
+        assert bullet.citations == sorted(bullet.citations) and bullet.citations
+        for number in bullet.citations:
+            assert 1 <= number <= len(doc.paragraphs)
+            source = re.sub(r"\s*(?:\[\d+\])+", "", doc.paragraphs[number - 1].text).replace(" - ", " – ")
+            assert bullet.text in source
+
+
+@pytest.mark.parametrize("summarizer", [Summarizer(), Summarizer(FakeClassifier()), LeadSummarizer(), TextRankSummarizer()])
+def test_citations_point_at_the_source_paragraph_and_nothing_repeats(summarizer):
+    doc = Document.from_paragraphs(ARTICLE + [ARTICLE[2], ARTICLE[0]])  # the same sentences again, in paragraphs 8-9
+    gist = summarizer.summarize(doc, max_bullets=8)
+    assert_cited_faithfully(doc, gist)
+    texts = [b.text for b in gist.lines]
+    assert len(texts) == len(set(texts))
+    assert len(gist.lines) >= 4
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(alphabet="铜价上涨央行降准关税新高1,.%。；？ -[]【】（）记者电日月", max_size=60), max_size=6))
+@example(["伦敦铜价上涨 - 创下新高[2]，库存下降 - 现货升水扩大。", "[1]"])
+def test_any_text_gives_a_faithful_gist(paragraphs):
+    doc = Document.from_paragraphs(paragraphs)
+    for summarizer in (Summarizer(FakeClassifier()), LeadSummarizer(), TextRankSummarizer()):
+        gist = summarizer.summarize(doc, max_bullets=3)
+        assert_cited_faithfully(doc, gist)
+        assert len(gist.lines) <= 4 and len({b.text for b in gist.lines}) == len(gist.lines)
+        assert all(" - " not in b.text and not re.search(r"\[\d+\]", b.text) for b in gist.lines)
+
+
+def test_cleaning_strips_datelines_and_drops_questions_and_captions():
+    gist = Summarizer().summarize(article(), max_bullets=10)
+    texts = [b.text for b in gist.lines]
+    assert not any(t.startswith(("新华社", "（记者")) for t in texts)
+    assert any(t.startswith("中国人民银行宣布下调存款准备金率") for t in texts)
+    assert not any(t.endswith("？") or t.startswith("图") for t in texts)
+
+
+def test_bracket_headline_becomes_the_title_of_an_untitled_document():
+    doc = Document.from_paragraphs(["【铜价再创新高】财联社5月20日电，沪铜主力合约日内涨幅3.1%，刷新上市以来最高纪录。", "上期所铜库存连续第三周下降。"])
+    gist = Summarizer().summarize(doc)
+    assert gist.title == "铜价再创新高"
+    assert gist.headline.text == "沪铜主力合约日内涨幅3.1%，刷新上市以来最高纪录。"
+    assert Summarizer().summarize(Document.from_paragraphs(doc.text.split("\n"), title="原标题")).title == "原标题"
+
+
+def test_long_sentences_are_trimmed_at_a_clause_end_never_inside_a_number():
+    sentence = "今年前三季度公司实现营业收入1,286.5亿元，同比增长12.4%，归母净利润68.5亿元，同比增长31.2%，矿产铜产量同比增长18%至36.2万吨，经营现金流净额达到152.3亿元。"
+    config = SummarizerConfig(max_chars=50)
+    bullet = Summarizer(config=config).summarize(Document.from_paragraphs([sentence])).headline
+    assert sentence.startswith(bullet.text) and 40 <= len(bullet.text) <= 50
+    assert sentence[len(bullet.text)] == "，"
+    # The comma in 1,286.5 is no clause end: a first clause longer than the limit is kept whole.
+    short = Summarizer(config=SummarizerConfig(max_chars=16)).summarize(Document.from_paragraphs([sentence])).headline
+    assert short.text == "今年前三季度公司实现营业收入1,286.5亿元"
+
+
+def test_one_paragraph_one_sentence_and_empty_documents():
+    one_paragraph = Document.from_paragraphs(["铜价大涨3%，创历史新高。库存连续三周下降，现货升水扩大。"])
+    gist = Summarizer().summarize(one_paragraph)
+    assert gist.headline is not None and len(gist.lines) == 2
+    assert all(b.citations == [1] for b in gist.lines)
+
+    one_sentence = Document.from_paragraphs(["铜价创新高。"])  # shorter than min_chars: still the headline
+    for summarizer in (Summarizer(), LeadSummarizer(), TextRankSummarizer()):
+        gist = summarizer.summarize(one_sentence, max_bullets=5)
+        assert gist.headline.text == "铜价创新高。" and gist.bullets == []
+
+    empty = Document("empty", "标题", "来源", datetime(2025, 1, 2, 9, 30))
+    for summarizer in (Summarizer(FakeClassifier()), LeadSummarizer(), TextRankSummarizer()):
+        gist = summarizer.summarize(empty)
+        assert gist.headline is None and gist.bullets == [] and gist.lines == []
+        assert gist.to_markdown() == "标题\n来源· 2025-01-02 09:30\n"
+        assert gist.to_dict()["headline"] is None
+
+
+def test_max_bullets():
+    assert Summarizer().summarize(article(), max_bullets=0).bullets == []
+    assert len(Summarizer().summarize(article(), max_bullets=2).bullets) == 2
+    with pytest.raises(ValueError, match="max_bullets"):
+        Summarizer().summarize(article(), max_bullets=-1)
+
+
+def test_bullets_grouped_by_theme_weight_other_last_document_order_inside():
+    classifier = FakeClassifier()
+    doc = Document.from_paragraphs([
+        "央行宣布下调存款准备金率0.5个百分点，释放流动性约1万亿元。",
+        "周末电影票房创下新纪录，观影人次同比增长三成。",
+        "伦敦铜价上涨2.1%，报每吨10,850美元。",
+        "10年期国债收益率下行4个基点至1.82%。",
+        "货币市场利率随之回落，银行间资金面保持宽松。",
+    ])
+    gist = Summarizer(classifier).summarize(doc, max_bullets=4)
+    assert classifier.calls == 1  # one batch per document
+    assert gist.headline.section == "核心观点" and gist.headline.citations == [1]
+    # Central banks carry three sentences and metals one, so they come first although the schema lists metals
+    # first; 其他 is last; document order inside a theme.
+    assert [(b.section, b.citations, b.theme) for b in gist.bullets] == [
+        ("央行与货币政策", [4], "central_banks"),
+        ("央行与货币政策", [5], "central_banks"),
+        ("金属", [3], "metals"),
+        ("其他", [2], None),
+    ]
+    assert [b.stance for b in gist.lines] == ["neutral", "neutral", "neutral", "bullish", "neutral"]
+    assert gist.to_markdown().splitlines()[3:] == [
+        "央行与货币政策 - 10年期国债收益率下行4个基点至1.82%。 [4] - 货币市场利率随之回落，银行间资金面保持宽松。 [5]",
+        "金属 - 伦敦铜价上涨2.1%，报每吨10,850美元。 [3]",
+        "其他 - 周末电影票房创下新纪录，观影人次同比增长三成。 [2]",
+    ]
+
+
+def test_without_a_classifier_bullets_follow_document_order():
+    doc = article()
+    gist = Summarizer().summarize(doc, max_bullets=4)
+    order = [next(i for i, s in enumerate(doc.sentences) if b.text in s.text) for b in gist.bullets]
+    assert order == sorted(order)
+    assert {b.section for b in gist.bullets} == {"要点"} and all(b.theme is None for b in gist.lines)
+
+
+def test_markdown_reads_back_as_the_same_card(tmp_path):
+    doc = article(title="央行降准 铜价走高", source="测试社", published=datetime(2025, 12, 11, 10, 5))
+    for summarizer in (Summarizer(), Summarizer(FakeClassifier())):
+        gist = summarizer.summarize(doc, max_bullets=4)
+        markdown = gist.to_markdown()
+        lines = markdown.splitlines()
+        assert lines[:2] == ["央行降准 铜价走高", "测试社· 2025-12-11 10:05"]
+        assert lines[2].startswith("核心观点 - ") and re.search(r" \[\d+\]$", lines[2])
+        path = tmp_path / "card.txt"
+        path.write_text(markdown, encoding="utf-8")
+        (card,) = read_documents(path)
+        assert (card.title, card.source, card.published) == (doc.title, doc.source, doc.published)
+        assert [(p.text, p.citations, p.section) for p in card.paragraphs] == [(b.text, b.citations, b.section) for b in gist.lines]
+
+
+def test_card_structure_in_the_text_cannot_leak_into_bullets(tmp_path):
+    doc = Document.from_paragraphs(
+        ["路透伦敦3月5日 - 伦敦铜周二上涨1.2%，报每吨8,855美元 - 为两周高位[3]。", "伦敦金属交易所铜库存减少4,125吨 - 降至30.2万吨。"],
+        title="伦铜上涨", source="路透", published=datetime(2023, 3, 5),
+    )
+    gist = Summarizer().summarize(doc)
+    assert all(" - " not in b.text and "[3]" not in b.text for b in gist.lines)
+    path = tmp_path / "card.txt"
+    path.write_text(gist.to_markdown(), encoding="utf-8")
+    (card,) = read_documents(path)
+    assert [p.text for p in card.paragraphs] == [b.text for b in gist.lines]
+
+
+def test_lead_baseline_takes_the_first_sentences():
+    doc = Document.from_paragraphs(["第一句话在这里。第二句话在这里。", "第三句话在这里。", "第四句话在这里。"])
+    gist = LeadSummarizer().summarize(doc, max_bullets=2)
+    assert [b.text for b in gist.lines] == ["第一句话在这里。", "第二句话在这里。", "第三句话在这里。"]
+    assert [b.citations for b in gist.lines] == [[1], [1], [2]]
+
+
+def test_textrank_baseline_picks_the_central_sentence_and_restores_order():
+    doc = Document.from_paragraphs([
+        "今天天气晴朗适合出游。",
+        "铜价上涨推动矿业股走强。",
+        "铜价上涨与库存下降推动矿业股和冶炼股走强。",
+        "库存下降推动冶炼股走强。",
+        "周末电影票房创下新纪录。",
+    ])
+    gist = TextRankSummarizer().summarize(doc, max_bullets=2)
+    assert gist.headline.text == "铜价上涨与库存下降推动矿业股和冶炼股走强。"
+    assert [b.text for b in gist.bullets] == ["铜价上涨推动矿业股走强。", "库存下降推动冶炼股走强。"]
+
+
+def test_deterministic():
+    doc = article(title="央行降准 铜价走高")
+    first = Summarizer(FakeClassifier()).summarize(doc).to_dict()
+    assert all(Summarizer(FakeClassifier()).summarize(doc).to_dict() == first for _ in range(3))
+    assert TextRankSummarizer().summarize(doc).to_dict() == TextRankSummarizer().summarize(doc).to_dict()
+
+
+def test_config_is_validated_with_what_to_change():
+    with pytest.raises(ValueError, match="numbers"):
+        SummarizerConfig(numbers=-1)
+    with pytest.raises(ValueError, match="every score weight is 0"):
+        SummarizerConfig(**{name: 0 for name in ("centrality", "position", "title", "cue", "numbers", "theme", "stance")})
+    with pytest.raises(ValueError, match="max_chars"):
+        SummarizerConfig(min_chars=50, max_chars=40)
+    with pytest.raises(ValueError, match="tfidf"):
+        SummarizerConfig(vectors="bert")
+    with pytest.raises(FincardError, match="embed"):
+        Summarizer(FakeClassifier(), SummarizerConfig(vectors="classifier"))
+    gist = Summarizer(EmbeddingClassifier(), SummarizerConfig(vectors="classifier")).summarize(article(), max_bullets=3)
+    assert len(gist.bullets) == 3
+    assert_cited_faithfully(article(), gist)
+
+
+def test_rouge():
+    assert rouge_l(["铜价上涨"], ["铜价上涨"]) == rouge_n(["铜价上涨"], ["铜价上涨"], 2) == 1.0
+    assert rouge_l(["铜价上涨"], ["央行降准"]) == rouge_n(["铜价上涨"], ["央行降准"], 1) == 0.0
+    assert rouge_l([], ["央行降准"]) == 0.0
+    # LCS 铜上 (2) of 4 and 3 characters: P 1/2, R 2/3.
+    assert rouge_l(["铜价上涨"], ["铜再上"]) == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    # Summary level: each reference line matches its own candidate line, order does not matter.
+    assert rouge_l(["乙乙乙", "甲甲甲"], ["甲甲甲", "乙乙乙"]) == 1.0
+    # A candidate character is not counted twice for two reference lines.
+    assert rouge_l(["甲"], ["甲", "甲"]) == pytest.approx(2 * 1 * 0.5 / 1.5)
+
+
+def test_evaluate_and_eval_gist_cli(tmp_path, capsys):
+    rows = [
+        {"text": "铜价大涨3%，创历史新高。\n库存连续三周下降。\n分析师看好后市。", "gist": ["铜价创历史新高"],
+         "gist_sentences": ["铜价大涨3%，创历史新高。", "库存连续三周下降。"], "split": "dev"},
+        {"paragraphs": ["央行宣布降准0.5个百分点。", {"text": "国债收益率下行。"}], "gist": ["央行降准"], "split": "tune"},
+        {"text": "缺少参考摘要的一行"},
+    ]
+    data = tmp_path / "gist.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\nnot json\n", encoding="utf-8")
+    errors = []
+    parsed = list(read_eval_rows(data, errors.append))
+    assert len(parsed) == 2 and [e.line for e in errors] == [3, 4]
+
+    report = evaluate(LeadSummarizer(), parsed)
+    assert report["rows"] == 2 and 0 < report["rougeL"] <= 1
+    # Row 1 asks for two lines (two gist sentences): lead picks exactly those.
+    assert report["selection"] == {"rows": 1, "precision": 1.0, "recall": 1.0, "f1": 1.0}
+
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows[:2]) + "\n", encoding="utf-8")
+    assert main(["eval-gist", "--data", str(clean), "--method", "lead", "--split", "dev", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["method"], out["split"], out["rows"], out["selection"]["f1"]) == ("lead", "dev", 1, 1.0)
+    errors_file = tmp_path / "errors.jsonl"
+    assert main(["eval-gist", "--data", str(data), "--method", "textrank", "--sentences", "1", "--errors", str(errors_file)]) == 1
+    assert "ROUGE-L" in capsys.readouterr().out
+    assert [json.loads(line)["line"] for line in errors_file.read_text(encoding="utf-8").splitlines()] == [3, 4]
+    assert main(["eval-gist", "--data", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_summarize_cli_markdown_and_jsonl(tmp_path, seed_path, capsys):
+    cards = tmp_path / "cards.md"
+    missing = tmp_path / "missing.txt"
+    assert main(["summarize", str(seed_path), str(missing), "-o", str(cards), "--max-bullets", "2"]) == 1
+    assert "no such file" in capsys.readouterr().err
+    docs = list(read_documents(cards, format="search"))  # .md would be read as plain Markdown
+    assert len(docs) == 10 and all(1 <= len(d.paragraphs) <= 3 for d in docs)
+    assert docs[0].paragraphs[0].section == "核心观点"
+
+    rows = tmp_path / "cards.jsonl"
+    assert main(["summarize", str(seed_path), "-o", str(rows), "--max-bullets", "0"]) == 0
+    lines = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 10 and all(r["headline"]["citations"] and r["bullets"] == [] for r in lines)
+    with pytest.raises(SystemExit):
+        main(["summarize", str(seed_path), "--max-bullets", "-1"])
+
+
+def test_tuning_articles_follow_the_rules():
+    rows = [json.loads(line) for line in (ROOT / "labels" / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 60 and len({r["id"] for r in rows}) == len(rows)
+    assert {r["split"] for r in rows} == {"tune", "dev"} and 12 <= sum(r["split"] == "dev" for r in rows) <= 18
+    assert len({r["register"] for r in rows}) == 7
+    for row in rows:
+        assert 5 <= len(row["paragraphs"]) <= 12 and 2015 <= int(row["date"][:4]) <= 2026
+        sentences = {s.text for p in row["paragraphs"] for s in split_sentences(p)}
+        assert len(row["gist_sentences"]) == 3 and set(row["gist_sentences"]) <= sentences
+
+
+def test_bullet_and_gist_are_exported():
+    assert Bullet("铜价上涨。", [1]).to_dict() == {"text": "铜价上涨。", "citations": [1], "theme": None, "stance": None, "section": None}
