@@ -32,11 +32,12 @@ EPILOG = """exit codes:
 """
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+def add_input_arguments(parser: argparse.ArgumentParser, errors_option: bool = True) -> None:
     """The input options every batch command shares."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories (every .txt/.md) or - for stdin")
     parser.add_argument("--format", choices=FORMATS, help="force the input format (default: from extension and content)")
-    parser.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
+    if errors_option:
+        parser.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
 
 
 def progress(iterable, desc: str, unit: str = "doc"):
@@ -131,6 +132,38 @@ def _eval(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .classifier import Classifier
+    from .pipeline import run
+
+    classifier = Classifier.load(args.model)
+    bar = tqdm(desc="run", unit="doc", disable=None, dynamic_ncols=True)
+
+    def on_progress(documents: int, paragraphs: int) -> None:
+        bar.update(1)
+        bar.set_postfix(paragraphs=paragraphs, refresh=False)
+
+    try:
+        summary = run(args.inputs, args.output, classifier, args.max_bullets, args.resume, args.batch_size, args.format, on_progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"fincard run: interrupted; {args.output} is consistent: rerun the same command with --resume", file=sys.stderr)
+        return 130
+    bar.close()
+    print(summary.format(classifier.schema))
+    if summary.errors:
+        print(f"{summary.errors} input errors: see {Path(args.output) / 'errors.jsonl'}", file=sys.stderr)
+    return EXIT_SOME_FAILED if summary.errors else EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import format_bench, run_bench
+
+    result = run_bench(args.model, args.n, args.repeats, args.batch_size)
+    print(json.dumps(result) if args.json else format_bench(result))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fincard",
@@ -216,6 +249,37 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
     evaluate.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
     evaluate.set_defaults(run=_eval)
+
+    run_parser = commands.add_parser(
+        "run",
+        help="the whole job: classify every paragraph and gist every document into OUTDIR",
+        description="Parse, classify every paragraph and build every gist, writing OUTDIR/paragraphs.jsonl, "
+        "OUTDIR/cards.jsonl, OUTDIR/cards.md (and OUTDIR/errors.jsonl when inputs failed). Streams with bounded "
+        "memory; outputs are renamed into place at the end; after a crash or Ctrl-C, --resume continues.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_input_arguments(run_parser, errors_option=False)
+    run_parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    run_parser.add_argument("--model", help="model folder (default: the shipped models/fincard-zh-v1)")
+    run_parser.add_argument("--max-bullets", type=_non_negative, default=5, help="bullets per gist besides the headline (default: 5)")
+    run_parser.add_argument("--resume", action="store_true", help="skip documents already finished in OUTDIR")
+    run_parser.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
+    run_parser.set_defaults(run=_run)
+
+    bench = commands.add_parser(
+        "bench",
+        help="time the inference engine against plain transformers",
+        description="Paragraphs/s of plain transformers (merged fp32, input order, batches of 32) and of fincard's "
+        "engine on the same paragraphs (labels test + seeds, repeated to N), their ratio and agreement, peak RSS and "
+        "cold start.",
+    )
+    bench.add_argument("--model", help="model folder (default: the shipped models/fincard-zh-v1)")
+    bench.add_argument("--n", type=int, default=2000, help="paragraphs to time (default: 2000)")
+    bench.add_argument("--repeats", type=int, default=3, help="timed repeats, the median is reported (default: 3)")
+    bench.add_argument("--batch-size", type=int, default=32, help="batch size for both (default: 32)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(run=_bench)
 
     # Packages that build on infer (train: train/eval/labels) add their commands through this entry-point group,
     # so infer never imports them.

@@ -16,12 +16,15 @@ from .model import ModelConfig, build_transformer, load_transformer_weights
 from .schema import Schema
 
 
-def encode_chunks(tokenizer, text: str, max_length: int) -> list[list[int]]:
-    """Token ids of ``text`` split into windows of ``max_length`` (each starting with BOS when the tokenizer has one)."""
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+def encode_chunks(tokenizer, texts: Sequence[str], max_length: int) -> list[list[list[int]]]:
+    """Per text, its token ids split into windows of ``max_length``, each starting with BOS when the tokenizer has one.
+
+    One tokenizer call for all texts: the Rust tokenizer batches them in parallel.
+    """
     prefix = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     window = max_length - len(prefix)
-    return [prefix + ids[i:i + window] for i in range(0, max(len(ids), 1), window)]
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
+    return [[prefix + ids[i:i + window] for i in range(0, max(len(ids), 1), window)] for ids in encoded]
 
 
 def pad_batch(chunks: Sequence[list[int]], pad_id: int):
@@ -82,10 +85,9 @@ class TransformerEngine:
 
         chunks: list[list[int]] = []
         owner: list[int] = []
-        for i, text in enumerate(texts):
-            for chunk in encode_chunks(self.tokenizer, text, self.config.max_length):
-                chunks.append(chunk)
-                owner.append(i)
+        for i, windows in enumerate(encode_chunks(self.tokenizer, texts, self.config.max_length)):
+            chunks += windows
+            owner += [i] * len(windows)
         theme_out = np.zeros((len(chunks), self.module.theme_head.out_features), dtype=np.float32)
         stance_out = np.zeros((len(chunks), self.module.stance_head.out_features), dtype=np.float32)
         with torch.inference_mode():

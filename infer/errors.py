@@ -16,15 +16,16 @@ class FincardError(Exception):
 class ErrorLog:
     """Collects :class:`ReadError` records as JSON lines on stderr, or in a JSONL file (``--errors FILE``)."""
 
-    def __init__(self, path: str | None = None):
+    def __init__(self, path: str | None = None, append: bool = False):
         self.count = 0
         self._path = path
+        self._mode = "a" if append else "w"
         self._stream: IO[str] | None = None
 
     def __call__(self, error: ReadError) -> None:
         self.count += 1
         if self._stream is None:
-            self._stream = open(self._path, "w", encoding="utf-8") if self._path else sys.stderr
+            self._stream = open(self._path, self._mode, encoding="utf-8") if self._path else sys.stderr
         self._stream.write(json.dumps(error.to_dict(), ensure_ascii=False) + "\n")
         self._stream.flush()
 

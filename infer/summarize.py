@@ -103,6 +103,13 @@ class Gist:
             "bullets": [b.to_dict() for b in self.bullets],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Gist":
+        """The inverse of :meth:`to_dict` (``fincard run`` renders ``cards.md`` from ``cards.jsonl``)."""
+        headline = Bullet(**data["headline"]) if data.get("headline") else None
+        published = datetime.fromisoformat(data["date"]) if data.get("date") else None
+        return cls(data["id"], data.get("title"), data.get("source"), published, headline, [Bullet(**b) for b in data.get("bullets", [])])
+
     def to_markdown(self) -> str:
         """The seed card layout, which ``fincard parse`` reads back (a card needs a date to be recognised).
 
@@ -347,7 +354,9 @@ class Summarizer:
         if self.config.vectors == "classifier" and not callable(getattr(classifier, "embed", None)):
             raise FincardError('vectors="classifier" needs a classifier with an embed(texts) method; use vectors="tfidf"')
 
-    def summarize(self, doc: Document, max_bullets: int = 5) -> Gist:
+    def summarize(self, doc: Document, max_bullets: int = 5, paragraph_predictions: Sequence[Any] | None = None) -> Gist:
+        """``paragraph_predictions`` (one per paragraph, from the classifier) saves classifying the sentences again:
+        each sentence then takes its paragraph's labels."""
         _check_max_bullets(max_bullets)
         config = self.config
         candidates, bracket_title = _candidates(doc, True, config.min_chars, config.max_chars)
@@ -371,7 +380,10 @@ class Summarizer:
             "cue": _scaled([float(bool(_CUE.search(t))) for t in texts]),
             "numbers": _scaled([min(len(_NUMBER.findall(t)), 3) for t in texts]),
         }
-        predictions = self.classifier.predict(texts, batch_size=self.batch_size) if self.classifier else None
+        if paragraph_predictions is not None:
+            predictions = [paragraph_predictions[c.sentence.paragraph_index - 1] for c in candidates]
+        else:
+            predictions = self.classifier.predict(texts, batch_size=self.batch_size) if self.classifier else None
         if predictions is not None:
             neutral = self.classifier.schema.neutral_stance
             features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])

@@ -6,6 +6,7 @@ import pytest
 
 from infer.backbones import assemble_gguf
 from infer.classifier import Classifier
+from infer.engine import encode_chunks
 from infer.cli import main
 from infer.errors import FincardError
 from infer.metrics import best_thresholds, expected_calibration_error, stance_metrics, theme_metrics
@@ -46,8 +47,8 @@ def test_long_text_is_chunked(tiny_model):
     clf.config.max_length = 16
     engine = clf.scorer
     long_text = "铜价上涨。" * 40 + "央行降息。" * 40
-    chunks = [engine.tokenizer.decode(c[1:] if engine.tokenizer.bos_token_id is not None else c) for c in
-              __import__("infer.engine", fromlist=["encode_chunks"]).encode_chunks(engine.tokenizer, long_text, 16)]
+    windows = encode_chunks(engine.tokenizer, [long_text], 16)[0]
+    chunks = [engine.tokenizer.decode(c[1:]) for c in windows]  # each window starts with BOS
     assert len(chunks) > 10
     themes, _ = clf.scores([long_text])
     per_chunk, _ = engine.scores(chunks)

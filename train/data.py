@@ -35,7 +35,7 @@ def load_split(path: Path, schema: Schema) -> list[LabelledParagraph]:
 
 def encode(rows: list[LabelledParagraph], tokenizer, schema: Schema, max_length: int) -> Encoded:
     return Encoded(
-        ids=[encode_chunks(tokenizer, r.text, max_length)[0] for r in rows],
+        ids=[windows[0] for windows in encode_chunks(tokenizer, [r.text for r in rows], max_length)],
         themes=np.array([[t in (r.themes or []) for t in schema.theme_ids] for r in rows], dtype=np.float32),
         theme_mask=np.array([r.themes is not None for r in rows], dtype=np.float32),
         stances=np.array([schema.stance_ids.index(r.stance) if r.stance else -100 for r in rows], dtype=np.int64),

@@ -1,0 +1,132 @@
+"""``fincard bench``: paragraphs/s of the engine against what plain ``transformers`` gives, in one process.
+
+Baseline: the same model merged into a normal module, fp32, batches of 32 in input order, each padded to its
+longest paragraph (the ``pipeline`` default), under ``torch.no_grad()``. fincard: :class:`infer.classifier.Classifier`.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .classifier import Classifier
+from .errors import FincardError
+from .readers import read_documents
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench_texts(n: int) -> list[str]:
+    """The labelled test paragraphs and the seed paragraphs (a realistic length mix), repeated to ``n``."""
+    texts = []
+    test = ROOT / "labels" / "corpus" / "test.jsonl"
+    if test.exists():
+        texts += [json.loads(line)["text"] for line in test.open(encoding="utf-8") if line.strip()]
+    texts += [p.text for doc in read_documents(ROOT / "seeds", on_error=lambda e: None) for p in doc.paragraphs]
+    if not texts:
+        raise FincardError("no benchmark texts: labels/corpus/test.jsonl and seeds/ are missing")
+    return [texts[i % len(texts)] for i in range(n)]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median seconds over ``repeats`` runs, and the last result."""
+    seconds, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = run()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds), result
+
+
+class PlainTransformers:
+    """What a user gets without fincard's engine: merged fp32 weights, input order, pad to the batch's longest."""
+
+    def __init__(self, classifier: Classifier):
+        import torch
+        from transformers import AutoTokenizer
+
+        from .backbones import backbone_folder
+        from .model import build_transformer, load_transformer_weights
+
+        base = backbone_folder(classifier.config.backbone)
+        module = build_transformer(classifier.config, classifier.schema, base, dtype="float32")
+        load_transformer_weights(module, classifier.folder)
+        module.backbone = module.backbone.merge_and_unload()
+        self.module = module.float().eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(base)
+        self.tokenizer.padding_side = "right"  # left padding would shift Gemma's positions
+        self.max_length = classifier.config.max_length
+        self.torch = torch
+
+    def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        torch = self.torch
+        themes, stances = [], []
+        with torch.no_grad():
+            for start in range(0, len(texts), batch_size):
+                batch = self.tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,
+                                       max_length=self.max_length, return_tensors="pt")
+                theme_logits, stance_logits = self.module(batch["input_ids"], batch["attention_mask"])
+                themes.append(torch.sigmoid(theme_logits).numpy())
+                stances.append(torch.softmax(stance_logits, -1).numpy())
+        return np.concatenate(themes), np.concatenate(stances)
+
+
+def agreement(classifier: Classifier, reference: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+    """Theme micro-F1 and stance accuracy of the engine's labels against the baseline's labels."""
+    from .metrics import theme_metrics
+
+    cuts = np.array([classifier.config.thresholds.get(t, 0.5) for t in classifier.schema.theme_ids])
+    themes = theme_metrics(reference[0] >= cuts, candidate[0] >= cuts, classifier.schema.theme_ids)["micro_f1"]
+    # No positive theme on either side is perfect agreement, not an F1 of zero.
+    if not (reference[0] >= cuts).any() and not (candidate[0] >= cuts).any():
+        themes = 1.0
+    stance = float((reference[1].argmax(1) == candidate[1].argmax(1)).mean())
+    return {"theme_f1": themes, "stance_accuracy": stance}
+
+
+def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, batch_size: int = 32) -> dict[str, Any]:
+    texts = bench_texts(n)
+    started = time.perf_counter()
+    classifier = Classifier.load(model)
+    classifier.predict(texts[:1])
+    cold_start = time.perf_counter() - started
+    classifier.scores(texts[:64], batch_size)  # warm-up
+    fincard_s, fincard_scores = timed(lambda: classifier.scores(texts, batch_size), repeats)
+    rss = peak_rss_mb()
+    baseline = PlainTransformers(classifier)
+    baseline.scores(texts[:64], batch_size)
+    baseline_s, baseline_scores = timed(lambda: baseline.scores(texts, batch_size), repeats)
+    return {
+        "model": str(classifier.folder),
+        "paragraphs": n,
+        "repeats": repeats,
+        "baseline_pps": round(n / baseline_s, 1),
+        "fincard_pps": round(n / fincard_s, 1),
+        "speedup": round(baseline_s / fincard_s, 2),
+        "agreement": agreement(classifier, baseline_scores, fincard_scores),
+        "peak_rss_mb": round(rss, 1),
+        "cold_start_s": round(cold_start, 2),
+    }
+
+
+def format_bench(result: dict[str, Any]) -> str:
+    a = result["agreement"]
+    return "\n".join([
+        f"model {result['model']} · {result['paragraphs']} paragraphs · median of {result['repeats']}",
+        f"baseline (plain transformers, fp32, input order) {result['baseline_pps']:>9.1f} paragraphs/s",
+        f"fincard engine                                 {result['fincard_pps']:>9.1f} paragraphs/s",
+        f"speedup {result['speedup']:.2f}x · agreement theme F1 {a['theme_f1']:.4f}, stance accuracy {a['stance_accuracy']:.4f}",
+        f"peak RSS {result['peak_rss_mb']:.0f} MB (fincard part) · cold start {result['cold_start_s']:.2f} s",
+    ])
+
+
