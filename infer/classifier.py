@@ -66,6 +66,12 @@ class Classifier:
             themes[filled], stances[filled] = t, s
         return themes, stances
 
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Pooled backbone vectors (the summarizer's ``vectors="classifier"`` sentence similarity)."""
+        if self.config.backbone == TFIDF:
+            raise FincardError("the tfidf baseline has no embeddings: use a transformer model")
+        return self.scorer.embed(list(texts), batch_size)
+
     def label(self, theme_scores: np.ndarray, stance_scores: np.ndarray) -> list[Prediction]:
         thresholds = np.array([self.config.thresholds.get(t, 0.5) for t in self.schema.theme_ids])
         out = []

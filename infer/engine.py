@@ -79,8 +79,9 @@ class TransformerEngine:
         module.backbone = module.backbone.merge_and_unload()
         return cls(module.to(getattr(torch, dtype)).eval(), AutoTokenizer.from_pretrained(base), config)
 
-    def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        """Theme probabilities (max over a text's chunks) and stance probabilities (chunk-length-weighted mean)."""
+    def _run_chunks(self, texts: Sequence[str], batch_size: int, compute) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """``compute(ids, mask)`` on every window of every text, batched by length; outputs in window order,
+        with each window's owning text and token count."""
         import torch
 
         chunks: list[list[int]] = []
@@ -88,19 +89,41 @@ class TransformerEngine:
         for i, windows in enumerate(encode_chunks(self.tokenizer, texts, self.config.max_length)):
             chunks += windows
             owner += [i] * len(windows)
-        theme_out = np.zeros((len(chunks), self.module.theme_head.out_features), dtype=np.float32)
-        stance_out = np.zeros((len(chunks), self.module.stance_head.out_features), dtype=np.float32)
+        outputs: list[np.ndarray] = []
         with torch.inference_mode():
             for batch in token_budget_batches([len(c) for c in chunks], batch_size):
                 ids, mask = pad_batch([chunks[i] for i in batch], self.pad_id)
-                theme_logits, stance_logits = self.module(ids, mask)
-                theme_out[batch] = torch.sigmoid(theme_logits.float()).numpy()
-                stance_out[batch] = torch.softmax(stance_logits.float(), -1).numpy()
-        lengths = np.array([len(c) for c in chunks], dtype=np.float32)
-        owners = np.array(owner)
+                for k, value in enumerate(compute(ids, mask)):
+                    if len(outputs) <= k:
+                        outputs.append(np.zeros((len(chunks), value.shape[-1]), dtype=np.float32))
+                    outputs[k][batch] = value.float().numpy()
+        return outputs, np.array(owner), np.array([len(c) for c in chunks], dtype=np.float32)
+
+    def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """Theme probabilities (max over a text's chunks) and stance probabilities (chunk-length-weighted mean)."""
+        import torch
+
+        def heads(ids, mask):
+            theme_logits, stance_logits = self.module(ids, mask)
+            return torch.sigmoid(theme_logits.float()), torch.softmax(stance_logits.float(), -1)
+
+        (theme_out, stance_out), owners, lengths = self._run_chunks(texts, batch_size, heads)
         themes = np.zeros((len(texts), theme_out.shape[1]), dtype=np.float32)
-        stances = np.zeros((len(texts), stance_out.shape[1]), dtype=np.float32)
         np.maximum.at(themes, owners, theme_out)
-        np.add.at(stances, owners, stance_out * lengths[:, None])
-        stances /= np.maximum(stances.sum(1, keepdims=True), 1e-9)
-        return themes, stances
+        return themes, _weighted_mean(stance_out, owners, lengths, len(texts), normalise=True)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Pooled backbone states per text (chunk-length-weighted mean over its windows)."""
+        (vectors,), owners, lengths = self._run_chunks(texts, batch_size, lambda ids, mask: (self.module.embed(ids, mask),))
+        return _weighted_mean(vectors, owners, lengths, len(texts), normalise=False)
+
+
+def _weighted_mean(values: np.ndarray, owners: np.ndarray, weights: np.ndarray, n: int, normalise: bool) -> np.ndarray:
+    """Per owner, the weight-weighted mean of its rows (``normalise``: rescale each row to sum to 1 instead)."""
+    total = np.zeros((n, values.shape[1]), dtype=np.float32)
+    np.add.at(total, owners, values * weights[:, None])
+    if normalise:
+        return total / np.maximum(total.sum(1, keepdims=True), 1e-9)
+    weight = np.zeros(n, dtype=np.float32)
+    np.add.at(weight, owners, weights)
+    return total / np.maximum(weight, 1e-9)[:, None]

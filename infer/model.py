@@ -80,9 +80,12 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
             self.theme_head = torch.nn.Linear(hidden, len(schema.themes))
             self.stance_head = torch.nn.Linear(hidden, len(schema.stances))
 
-        def forward(self, input_ids, attention_mask):
+        def embed(self, input_ids, attention_mask):
             hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            pooled = self.dropout(pool(hidden, attention_mask, config.pooling)).to(self.theme_head.weight.dtype)
+            return pool(hidden, attention_mask, config.pooling)
+
+        def forward(self, input_ids, attention_mask):
+            pooled = self.dropout(self.embed(input_ids, attention_mask)).to(self.theme_head.weight.dtype)
             return self.theme_head(pooled), self.stance_head(pooled)
 
     return Classifier()

@@ -196,3 +196,10 @@ def test_schema_validation(tmp_path):
     with pytest.raises(FincardError, match="at least 2 stances"):
         Schema.from_dict({"themes": ["a"], "stances": ["x"]})
     assert Schema.load().theme_name(None) == "其他"
+
+
+def test_embed_gives_one_vector_per_text(tiny_model):
+    clf = Classifier.load(tiny_model)
+    vectors = clf.embed(["铜价上涨", "央行降息。" * 60])
+    assert vectors.shape == (2, 32) and np.isfinite(vectors).all()
+    np.testing.assert_allclose(clf.embed(["铜价上涨"])[0], vectors[0], atol=2e-2)
