@@ -40,6 +40,12 @@ def add_input_arguments(parser: argparse.ArgumentParser, errors_option: bool = T
         parser.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--batch-size`` for the commands that run the classifier."""
+    parser.add_argument("--model", metavar="DIR", help="model folder (default: $FINCARD_MODEL or the shipped models/fincard-zh-v1)")
+    parser.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
+
+
 def progress(iterable, desc: str, unit: str = "doc"):
     """A progress bar on stderr, shown only when stderr is a terminal."""
     return tqdm(iterable, desc=desc, unit=unit, disable=None, dynamic_ncols=True)
@@ -60,8 +66,6 @@ def _non_negative(value: str) -> int:
 
 
 def _load_classifier(model: str | None):
-    if model is None:
-        return None
     from .classifier import Classifier  # only when asked: it loads torch and the model
 
     return Classifier.load(model)
@@ -70,7 +74,7 @@ def _load_classifier(model: str | None):
 def _summarize(args: argparse.Namespace) -> int:
     from .summarize import Summarizer
 
-    summarizer = Summarizer(_load_classifier(args.model))
+    summarizer = Summarizer(None if args.no_classifier else _load_classifier(args.model), batch_size=args.batch_size)
     as_jsonl = str(args.output or "").lower().endswith((".jsonl", ".ndjson", ".json"))
     with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
         for doc in progress(read_documents(args.inputs, args.format, errors), "summarize"):
@@ -85,7 +89,7 @@ def _eval_gist(args: argparse.Namespace) -> int:
     path = Path(args.data)
     if not path.exists() and (REAL_DATA / path).is_file():
         path = REAL_DATA / path
-    summarizer = METHODS[args.method](_load_classifier(args.model) if args.method == "fincard" else None)
+    summarizer = METHODS[args.method](_load_classifier(args.model) if args.model and args.method == "fincard" else None)
     with ErrorLog(args.errors) as errors:
         rows = read_eval_rows(path, errors, args.split)
         report = evaluate(summarizer, rows, args.sentences, lambda rows: progress(rows, f"eval-gist {args.method}", "row"))
@@ -200,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("-o", "--output", metavar="cards.md|cards.jsonl", help="output file (default: Markdown on stdout)")
     summarize.add_argument("--max-bullets", type=_non_negative, default=5, metavar="N",
                            help="bullets under the headline (default 5; 0 gives the headline alone)")
-    summarize.add_argument("--model", metavar="DIR", help="a trained classifier: bullets grouped by theme (default: no grouping)")
+    add_model_arguments(summarize)
+    summarize.add_argument("--no-classifier", action="store_true", help="skip the classifier: faster, bullets not grouped by theme")
     summarize.set_defaults(run=_summarize)
 
     eval_gist = commands.add_parser(
@@ -233,8 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_input_arguments(classify)
     classify.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: stdout)")
-    classify.add_argument("--model", help="model folder (default: the shipped models/fincard-zh-v1)")
-    classify.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
+    add_model_arguments(classify)
     classify.set_defaults(run=_classify)
 
     evaluate = commands.add_parser(
@@ -244,9 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         "error on a labelled JSONL ({text, themes?, stance?}; rows lacking a field are skipped for that task).",
     )
     evaluate.add_argument("--data", required=True, help="labelled JSONL")
-    evaluate.add_argument("--model", help="model folder (default: the shipped models/fincard-zh-v1)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    evaluate.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
+    add_model_arguments(evaluate)
     evaluate.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
     evaluate.set_defaults(run=_eval)
 
@@ -261,10 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_input_arguments(run_parser, errors_option=False)
     run_parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
-    run_parser.add_argument("--model", help="model folder (default: the shipped models/fincard-zh-v1)")
     run_parser.add_argument("--max-bullets", type=_non_negative, default=5, help="bullets per gist besides the headline (default: 5)")
     run_parser.add_argument("--resume", action="store_true", help="skip documents already finished in OUTDIR")
-    run_parser.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
+    add_model_arguments(run_parser)
     run_parser.set_defaults(run=_run)
 
     bench = commands.add_parser(
@@ -274,11 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
         "engine on the same paragraphs (labels test + seeds, repeated to N), their ratio and agreement, peak RSS and "
         "cold start.",
     )
-    bench.add_argument("--model", help="model folder (default: the shipped models/fincard-zh-v1)")
     bench.add_argument("--n", type=int, default=2000, help="paragraphs to time (default: 2000)")
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats, the median is reported (default: 3)")
-    bench.add_argument("--batch-size", type=int, default=32, help="batch size for both (default: 32)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    add_model_arguments(bench)
     bench.set_defaults(run=_bench)
 
     # Packages that build on infer (train: train/eval/labels) add their commands through this entry-point group,

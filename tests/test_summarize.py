@@ -315,18 +315,26 @@ def test_evaluate_and_eval_gist_cli(tmp_path, capsys):
 def test_summarize_cli_markdown_and_jsonl(tmp_path, seed_path, capsys):
     cards = tmp_path / "cards.md"
     missing = tmp_path / "missing.txt"
-    assert main(["summarize", str(seed_path), str(missing), "-o", str(cards), "--max-bullets", "2"]) == 1
+    assert main(["summarize", str(seed_path), str(missing), "-o", str(cards), "--max-bullets", "2", "--no-classifier"]) == 1
     assert "no such file" in capsys.readouterr().err
     docs = list(read_documents(cards, format="search"))  # .md would be read as plain Markdown
     assert len(docs) == 10 and all(1 <= len(d.paragraphs) <= 3 for d in docs)
     assert docs[0].paragraphs[0].section == "核心观点"
 
     rows = tmp_path / "cards.jsonl"
-    assert main(["summarize", str(seed_path), "-o", str(rows), "--max-bullets", "0"]) == 0
+    assert main(["summarize", str(seed_path), "-o", str(rows), "--max-bullets", "0", "--no-classifier"]) == 0
     lines = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 10 and all(r["headline"]["citations"] and r["bullets"] == [] for r in lines)
     with pytest.raises(SystemExit):
         main(["summarize", str(seed_path), "--max-bullets", "-1"])
+
+
+def test_summarize_cli_groups_bullets_with_a_model(tmp_path, seed_path, tiny_model):
+    rows = tmp_path / "cards.jsonl"
+    assert main(["summarize", str(seed_path), "-o", str(rows), "--model", str(tiny_model)]) == 0
+    cards = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
+    names = {"金属", "AI与电力", "央行与货币政策", "消费", "关税与贸易", "其他"}
+    assert all(b["section"] in names and b["stance"] in {"bullish", "bearish", "neutral"} for c in cards for b in c["bullets"])
 
 
 def test_tuning_articles_follow_the_rules():
