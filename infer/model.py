@@ -86,7 +86,7 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
             return pool(hidden, attention_mask, config.pooling)
 
         def forward(self, input_ids, attention_mask):
-            pooled = self.dropout(self.embed(input_ids, attention_mask)).to(self.theme_head.weight.dtype)
+            pooled = self.dropout(self.embed(input_ids, attention_mask)).float()  # heads stay fp32: they are tiny
             return self.theme_head(pooled), self.stance_head(pooled)
 
     return Classifier()

@@ -48,7 +48,7 @@ def test_long_text_is_chunked(tiny_model):
     engine = clf.scorer
     long_text = "铜价上涨。" * 40 + "央行降息。" * 40
     windows = encode_chunks(engine.tokenizer, [long_text], 16)[0]
-    chunks = [engine.tokenizer.decode(c[1:]) for c in windows]  # each window starts with BOS
+    chunks = [engine.tokenizer.decode(c[1:]) for c in windows]  # each window starts with the start token
     assert len(chunks) > 10
     themes, _ = clf.scores([long_text])
     per_chunk, _ = engine.scores(chunks)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infer.engine import encode_chunks
+from infer.engine import WindowTokenizer, encode_chunks
 from infer.errors import FincardError
 from infer.evaluate import LabelledParagraph, read_labelled
 from infer.schema import Schema
@@ -33,7 +33,7 @@ def load_split(path: Path, schema: Schema) -> list[LabelledParagraph]:
     return rows
 
 
-def encode(rows: list[LabelledParagraph], tokenizer, schema: Schema, max_length: int) -> Encoded:
+def encode(rows: list[LabelledParagraph], tokenizer: WindowTokenizer, schema: Schema, max_length: int) -> Encoded:
     return Encoded(
         ids=[windows[0] for windows in encode_chunks(tokenizer, [r.text for r in rows], max_length)],
         themes=np.array([[t in (r.themes or []) for t in schema.theme_ids] for r in rows], dtype=np.float32),

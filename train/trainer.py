@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from infer.backbones import BACKBONES, backbone_folder
-from infer.engine import TransformerEngine, pad_batch
+from infer.engine import TransformerEngine, WindowTokenizer, pad_batch
 from infer.errors import FincardError
 from infer.evaluate import LabelledParagraph, evaluate_scores, stance_vector, theme_matrix
 from infer.metrics import best_thresholds
@@ -81,11 +81,11 @@ def _train_tfidf(args: TrainArguments, schema: Schema, train_rows, dev_rows) -> 
 
 def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_rows) -> dict[str, Any]:
     import torch
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import get_linear_schedule_with_warmup
 
     torch.manual_seed(args.seed)
     base = backbone_folder(args.backbone)
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    tokenizer = WindowTokenizer(base)
     config = ModelConfig(args.backbone, args.pooling, args.max_length, args.lora_r, args.lora_alpha)
     module = build_transformer(config, schema, base)
     data = encode(train_rows, tokenizer, schema, args.max_length)
