@@ -19,7 +19,7 @@ class TrainArguments:
     schema: Path | None = None
     backbone: str = DEFAULT_BACKBONE
     pooling: str = "mean"
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 16
     learning_rate: float = 3e-4
     head_learning_rate: float = 2e-3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from infer.schema import Schema
@@ -23,10 +24,7 @@ def _metric_lines(metrics: dict[str, Any]) -> list[str]:
 
 
 def write_card(args: TrainArguments, schema: Schema, metrics: dict[str, Any]) -> None:
-    command = (
-        f"fincard train --train {args.train} " + (f"--dev {args.dev} " if args.dev else "")
-        + (f"--schema {args.schema} " if args.schema else "") + f"--backbone {args.backbone} --out {args.out}"
-    )
+    command = " ".join(["fincard train", *_options(args)])
     dev = metrics.get("dev") or {}
     thresholds = ", ".join(f"{k} {v:.3f}" for k, v in sorted((dev and _thresholds(args)).items())) if dev else "0.5 (no dev data)"
     text = [
@@ -65,6 +63,16 @@ def write_card(args: TrainArguments, schema: Schema, metrics: dict[str, Any]) ->
     if args.backbone == "gemma-3-270m":
         text += ["## Licence", "", "The backbone is Gemma 3 270M: use is subject to the Gemma Terms of Use (`GEMMA_TERMS.html`).", ""]
     (args.out / "README.md").write_text("\n".join(text), encoding="utf-8")
+
+
+def _options(args: TrainArguments) -> list[str]:
+    """The command-line options that reproduce ``args``: the paths, then every setting that differs from its default."""
+    options = []
+    for f in fields(args):
+        value = getattr(args, f.name)
+        if f.name in ("train", "out") or (value is not None and value != f.default and f.name != "resume"):
+            options.append(f"--{f.name.replace('_', '-')} {value}")
+    return options
 
 
 def _thresholds(args: TrainArguments) -> dict[str, float]:
