@@ -94,7 +94,7 @@ def agreement(classifier: Classifier, reference: tuple[np.ndarray, np.ndarray], 
     return {"theme_f1": themes, "stance_accuracy": stance}
 
 
-def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, batch_size: int = 32) -> dict[str, Any]:
+def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, batch_size: int = 32, int8: bool = False) -> dict[str, Any]:
     texts = bench_texts(n)
     started = time.perf_counter()
     classifier = Classifier.load(model)
@@ -106,7 +106,16 @@ def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, 
     baseline = PlainTransformers(classifier)
     baseline.scores(texts[:64], batch_size)
     baseline_s, baseline_scores = timed(lambda: baseline.scores(texts, batch_size), repeats)
+    extra = {}
+    if int8:
+        from .engine import TransformerEngine
+
+        quantised = TransformerEngine.load(classifier.folder, classifier.config, classifier.schema, dtype="int8")
+        quantised.scores(texts[:64], batch_size)
+        int8_s, int8_scores = timed(lambda: quantised.scores(texts, batch_size), repeats)
+        extra = {"int8_pps": round(n / int8_s, 1), "int8_agreement": agreement(classifier, baseline_scores, int8_scores)}
     return {
+        **extra,
         "model": str(classifier.folder),
         "paragraphs": n,
         "repeats": repeats,
@@ -127,6 +136,9 @@ def format_bench(result: dict[str, Any]) -> str:
         f"fincard engine                                 {result['fincard_pps']:>9.1f} paragraphs/s",
         f"speedup {result['speedup']:.2f}x · agreement theme F1 {a['theme_f1']:.4f}, stance accuracy {a['stance_accuracy']:.4f}",
         f"peak RSS {result['peak_rss_mb']:.0f} MB (fincard part) · cold start {result['cold_start_s']:.2f} s",
+        *([f"int8 dynamic quantisation {result['int8_pps']:.1f} paragraphs/s · agreement theme F1 "
+           f"{result['int8_agreement']['theme_f1']:.4f}, stance accuracy {result['int8_agreement']['stance_accuracy']:.4f}"]
+          if "int8_pps" in result else []),
     ])
 
 

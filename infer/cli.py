@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from .bench import format_bench, run_bench
 
-    result = run_bench(args.model, args.n, args.repeats, args.batch_size)
+    result = run_bench(args.model, args.n, args.repeats, args.batch_size, args.int8)
     print(json.dumps(result) if args.json else format_bench(result))
     return EXIT_OK
 
@@ -279,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--n", type=int, default=2000, help="paragraphs to time (default: 2000)")
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats, the median is reported (default: 3)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--int8", action="store_true", help="also time int8 dynamic quantisation and its agreement")
     add_model_arguments(bench)
     bench.set_defaults(run=_bench)
 
