@@ -7,6 +7,11 @@ from datetime import datetime
 from typing import Any, Iterable
 
 
+def metadata_dict(id: str, title: str | None, source: str | None, published: datetime | None) -> dict[str, Any]:
+    """The id, title, source and date fields that documents and gists write alike."""
+    return {"id": id, "title": title, "source": source, "date": published.isoformat(timespec="minutes") if published else None}
+
+
 @dataclass(frozen=True)
 class Sentence:
     """A sentence of a paragraph; ``start``/``end`` are character offsets into the paragraph's text."""
@@ -80,10 +85,7 @@ class Document:
     def to_dict(self) -> dict[str, Any]:
         """The interchange form written by ``fincard parse`` and read back by the JSONL reader."""
         return {
-            "id": self.id,
-            "title": self.title,
-            "source": self.source,
-            "date": self.published.isoformat(timespec="minutes") if self.published else None,
+            **metadata_dict(self.id, self.title, self.source, self.published),
             "paragraphs": [
                 {"index": p.index, "text": p.text, "section": p.section, "citations": p.citations}
                 for p in self.paragraphs

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .document import Document, Sentence
+from .document import Document, Sentence, metadata_dict
 from .errors import FincardError
 from .metrics import prf
 from .readers import ReadError, parse_date
@@ -95,10 +95,7 @@ class Gist:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "title": self.title,
-            "source": self.source,
-            "date": self.published.isoformat(timespec="minutes") if self.published else None,
+            **metadata_dict(self.id, self.title, self.source, self.published),
             "headline": self.headline.to_dict() if self.headline else None,
             "bullets": [b.to_dict() for b in self.bullets],
         }
