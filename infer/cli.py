@@ -32,6 +32,20 @@ EPILOG = """exit codes:
 """
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrap to the terminal; the exit-code table keeps its lines."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text == EPILOG:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def add_command(commands: argparse._SubParsersAction, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with the exit codes."""
+    return commands.add_parser(name, epilog=EPILOG, formatter_class=_HelpFormatter, **kwargs)
+
+
 def add_input_arguments(parser: argparse.ArgumentParser, errors_option: bool = True) -> None:
     """The input options every batch command shares."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories (every .txt/.md) or - for stdin")
@@ -173,32 +187,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fincard",
         description="Label Chinese financial news paragraphs by theme and stance, and write cited card gists.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"fincard {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail on stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    parse = commands.add_parser(
+    parse = add_command(
+        commands,
         "parse",
         help="read inputs and write each document as one JSON line",
         description="Read articles (search-page cards, text/Markdown, JSONL, CSV) and write the parsed documents "
         "as JSON lines: id, title, source, date and numbered paragraphs with sections and citations.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_input_arguments(parse)
     parse.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: stdout)")
     parse.set_defaults(run=_parse)
 
-    summarize = commands.add_parser(
+    summarize = add_command(
+        commands,
         "summarize",
         help="write an extractive card gist of each document, every line citing its paragraphs",
         description="Write a card per document: title, source line, 核心观点 and bullets, each a sentence of the "
         "article ending with the numbers of the paragraphs it comes from ([n]). Markdown cards (which 'fincard parse' "
         "reads back), or JSON lines when the output name ends in .jsonl.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_input_arguments(summarize)
     summarize.add_argument("-o", "--output", metavar="cards.md|cards.jsonl", help="output file (default: Markdown on stdout)")
@@ -208,15 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--no-classifier", action="store_true", help="skip the classifier: faster, bullets not grouped by theme")
     summarize.set_defaults(run=_summarize)
 
-    eval_gist = commands.add_parser(
+    eval_gist = add_command(
+        commands,
         "eval-gist",
         help="score gists against reference lines (character ROUGE) and marked sentences (P/R/F1)",
         description="Summarize every row of a JSONL file {text or paragraphs, gist: [str], gist_sentences?: [str]} and "
         "report mean character ROUGE-1/2/L F1 against 'gist', sentence-selection precision/recall/F1 for rows "
         "with 'gist_sentences', and articles per second. A --data name that is not a file here is looked up in "
         "../shared/data/real/.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     eval_gist.add_argument("--data", required=True, metavar="FILE.jsonl", help="the evaluation rows")
     eval_gist.add_argument("--method", choices=("fincard", "lead", "textrank"), default="fincard", help="summarizer (default fincard)")
@@ -228,20 +239,20 @@ def build_parser() -> argparse.ArgumentParser:
     eval_gist.add_argument("--json", action="store_true", help="print the report as one JSON object")
     eval_gist.set_defaults(run=_eval_gist)
 
-    classify = commands.add_parser(
+    classify = add_command(
+        commands,
         "classify",
         help="label every paragraph by theme and stance",
         description="Read articles and write one JSON line per paragraph: doc_id, paragraph, section, text, themes, "
         "theme_scores, stance, stance_scores.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_input_arguments(classify)
     classify.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: stdout)")
     add_model_arguments(classify)
     classify.set_defaults(run=_classify)
 
-    evaluate = commands.add_parser(
+    evaluate = add_command(
+        commands,
         "eval",
         help="score a model on labelled paragraphs",
         description="Per-theme P/R/F1, micro and macro F1, stance macro-F1, accuracy, confusion matrix and calibration "
@@ -253,14 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
     evaluate.set_defaults(run=_eval)
 
-    run_parser = commands.add_parser(
+    run_parser = add_command(
+        commands,
         "run",
         help="the whole job: classify every paragraph and gist every document into OUTDIR",
         description="Parse, classify every paragraph and build every gist, writing OUTDIR/paragraphs.jsonl, "
         "OUTDIR/cards.jsonl, OUTDIR/cards.md (and OUTDIR/errors.jsonl when inputs failed). Streams with bounded "
         "memory; outputs are renamed into place at the end; after a crash or Ctrl-C, --resume continues.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_input_arguments(run_parser, errors_option=False)
     run_parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
@@ -269,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(run_parser)
     run_parser.set_defaults(run=_run)
 
-    bench = commands.add_parser(
+    bench = add_command(
+        commands,
         "bench",
         help="time the inference engine against plain transformers",
         description="Paragraphs/s of plain transformers (merged fp32, input order, batches of 32) and of fincard's "

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import json
 
-from infer.cli import EXIT_OK, EXIT_SOME_FAILED
+from infer.cli import EXIT_OK, EXIT_SOME_FAILED, add_command
 
 from .args import TrainArguments
 
@@ -40,7 +40,8 @@ def _labels_check(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     defaults = TrainArguments.__dataclass_fields__
-    train = commands.add_parser(
+    train = add_command(
+        commands,
         "train",
         help="fine-tune a paragraph classifier on labelled JSONL",
         description="Fine-tune LoRA adapters and theme/stance heads on an offline backbone (or fit the TF-IDF baseline). "
@@ -59,7 +60,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     train.set_defaults(run=_train)
 
-    labels = commands.add_parser("labels", help="check labelled corpora").add_subparsers(dest="labels_command", required=True)
+    labels = add_command(commands, "labels", help="check labelled corpora").add_subparsers(dest="labels_command", required=True)
     check = labels.add_parser(
         "check",
         help="validate labelled JSONL and print corpus statistics",
