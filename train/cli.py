@@ -52,7 +52,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, help="model folder to write")
     train.add_argument("--schema", help="label schema JSON (default: labels/schema.json)")
     train.add_argument("--backbone", default=defaults["backbone"].default, help="gemma-3-270m (default), m3e-small, tiny-random or tfidf")
-    train.add_argument("--pooling", default="mean", choices=["mean", "last"])
+    train.add_argument("--pooling", default=defaults["pooling"].default, choices=["mean", "last"],
+                       help="pool the last real token or the mean of all (default: %(default)s)")
     for name, kind in (("epochs", int), ("batch_size", int), ("learning_rate", float), ("head_learning_rate", float),
                        ("lora_r", int), ("lora_alpha", int), ("max_length", int), ("patience", int), ("seed", int)):
         train.add_argument("--" + name.replace("_", "-"), type=kind, default=defaults[name].default, help=f"(default: {defaults[name].default})")
