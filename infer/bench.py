@@ -52,24 +52,20 @@ class PlainTransformers:
     """What a user gets without fincard's engine: merged fp32 weights, input order, pad to the batch's longest."""
 
     def __init__(self, classifier: Classifier):
-        import torch
         from transformers import AutoTokenizer
 
         from .backbones import backbone_folder
-        from .model import build_transformer, load_transformer_weights
+        from .model import load_merged
 
         base = backbone_folder(classifier.config.backbone)
-        module = build_transformer(classifier.config, classifier.schema, base, dtype="float32")
-        load_transformer_weights(module, classifier.folder)
-        module.backbone = module.backbone.merge_and_unload()
-        self.module = module.float().eval()
+        self.module = load_merged(classifier.folder, classifier.config, classifier.schema, base, dtype="float32")
         self.tokenizer = AutoTokenizer.from_pretrained(base)
         self.tokenizer.padding_side = "right"  # left padding would shift Gemma's positions
         self.max_length = classifier.config.max_length
-        self.torch = torch
 
     def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        torch = self.torch
+        import torch
+
         themes, stances = [], []
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):

@@ -34,7 +34,7 @@ class Classifier:
         self.folder = folder
         self.config = config
         self.schema = schema
-        self.scorer = scorer  # .scores(texts) -> (theme probabilities, stance probabilities)
+        self.scorer = scorer  # .scores(texts, batch_size) -> (theme probabilities, stance probabilities)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Classifier":
@@ -59,11 +59,7 @@ class Classifier:
         stances[:, self.schema.stance_ids.index(self.schema.neutral_stance)] = 1.0
         filled = [i for i, t in enumerate(texts) if t and t.strip()]
         if filled:
-            if self.config.backbone == TFIDF:
-                t, s = self.scorer.scores([texts[i] for i in filled])
-            else:
-                t, s = self.scorer.scores([texts[i] for i in filled], batch_size)
-            themes[filled], stances[filled] = t, s
+            themes[filled], stances[filled] = self.scorer.scores([texts[i] for i in filled], batch_size)
         return themes, stances
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from . import __version__
 from .errors import ErrorLog, FincardError
 from .readers import FORMATS, read_documents
-from .render import atomic_output, json_line
+from .render import atomic_output, json_line, paragraph_row
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -122,23 +122,19 @@ def _eval_gist(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from .classifier import Classifier
-
-    classifier = Classifier.load(args.model)
+    classifier = _load_classifier(args.model)
     with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
         for doc in progress(read_documents(args.inputs, args.format, errors), "classify"):
             predictions = classifier.predict([p.text for p in doc.paragraphs], batch_size=args.batch_size)
             for paragraph, prediction in zip(doc.paragraphs, predictions):
-                out.write(json_line({"doc_id": doc.id, "paragraph": paragraph.index, "section": paragraph.section,
-                                     "text": paragraph.text, **prediction.to_dict()}))
+                out.write(json_line(paragraph_row(doc, paragraph, prediction)))
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .classifier import Classifier
     from .evaluate import evaluate_scores, format_report, read_labelled
 
-    classifier = Classifier.load(args.model)
+    classifier = _load_classifier(args.model)
     with ErrorLog(args.errors) as errors:
         rows = list(read_labelled(args.data, classifier.schema, errors))
     started = time.monotonic()
@@ -151,10 +147,9 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .classifier import Classifier
     from .pipeline import run
 
-    classifier = Classifier.load(args.model)
+    classifier = _load_classifier(args.model)
     bar = tqdm(desc="run", unit="doc", disable=None, dynamic_ncols=True)
 
     def on_progress(documents: int, paragraphs: int) -> None:

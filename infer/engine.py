@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .backbones import backbone_folder
-from .model import ModelConfig, build_transformer, load_transformer_weights
+from .model import ModelConfig, load_merged
 from .schema import Schema
 
 
@@ -84,7 +84,6 @@ class TransformerEngine:
         self.module = module
         self.tokenizer = tokenizer
         self.config = config
-        self.pad_id = tokenizer.pad_id
 
     @classmethod
     def load(cls, folder: Path, config: ModelConfig, schema: Schema, dtype: str = "bfloat16") -> "TransformerEngine":
@@ -99,16 +98,12 @@ class TransformerEngine:
         # Parsing Gemma's 33 MB tokenizer.json takes a second in Rust: do it on the other core while the weights load.
         with ThreadPoolExecutor(max_workers=1) as pool:
             tokenizer = pool.submit(WindowTokenizer, base)
-            module = build_transformer(config, schema, base, "float32" if dtype == "int8" else dtype)
-            load_transformer_weights(module, folder)
-            module.backbone = module.backbone.merge_and_unload()
+            module = load_merged(folder, config, schema, base, "float32" if dtype == "int8" else dtype)
             if dtype == "int8":  # measured by `fincard bench --int8`; not the default: it moves labels (see the model card)
                 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
                 module.backbone = quantize_dynamic(module.backbone, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
-            else:
-                module.backbone.to(getattr(torch, dtype))
-            return cls(module.eval(), tokenizer.result(), config)
+            return cls(module, tokenizer.result(), config)
 
     def _run_chunks(self, texts: Sequence[str], batch_size: int, compute) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
         """``compute(ids, mask)`` on every window of every text, batched by length; outputs in window order,
@@ -123,7 +118,7 @@ class TransformerEngine:
         outputs: list[np.ndarray] = []
         with torch.inference_mode():
             for batch in token_budget_batches([len(c) for c in chunks], batch_size):
-                ids, mask = pad_batch([chunks[i] for i in batch], self.pad_id)
+                ids, mask = pad_batch([chunks[i] for i in batch], self.tokenizer.pad_id)
                 for k, value in enumerate(compute(ids, mask)):
                     if len(outputs) <= k:
                         outputs.append(np.zeros((len(chunks), value.shape[-1]), dtype=np.float32))

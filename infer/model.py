@@ -92,6 +92,17 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
     return Classifier()
 
 
+def load_merged(folder: Path, config: ModelConfig, schema: Schema, backbone_folder: Path, dtype: str = "bfloat16"):
+    """A saved model ready for inference: backbone in ``dtype`` with the LoRA adapter merged into its weights."""
+    import torch
+
+    module = build_transformer(config, schema, backbone_folder, dtype)
+    load_transformer_weights(module, folder)
+    module.backbone = module.backbone.merge_and_unload()
+    module.backbone.to(getattr(torch, dtype))  # buffers too (rotary frequencies), not only the weights
+    return module.eval()
+
+
 def save_transformer(module, config: ModelConfig, schema: Schema, folder: Path) -> None:
     from safetensors.torch import save_file
 
@@ -141,7 +152,8 @@ class TfidfBaseline:
         stance_model.fit(features, stances)
         return TfidfBaseline({"vectorizer": vectorizer, "themes": theme_model, "stance": stance_model})
 
-    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def scores(self, texts: list[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """``batch_size`` is accepted for the scorer interface; scikit-learn takes all texts at once."""
         features = self.pipeline["vectorizer"].transform(texts)
         stance_model = self.pipeline["stance"]
         stance = np.zeros((len(texts), int(max(stance_model.classes_)) + 1))

@@ -20,7 +20,7 @@ from .classifier import Classifier
 from .document import Document
 from .errors import ErrorLog, FincardError
 from .readers import read_documents
-from .render import json_line
+from .render import json_line, paragraph_row
 from .summarize import Gist, Summarizer
 
 OUTPUTS = ("paragraphs.jsonl", "cards.jsonl", "errors.jsonl")
@@ -89,7 +89,7 @@ class RunDirectory:
 
     def _drop_unfinished(self) -> None:
         """Keep only rows of finished documents (a crash can leave a document's paragraphs without its card)."""
-        for name, key_of in (("paragraphs.jsonl", lambda row: row["key"]), ("cards.jsonl", lambda row: row["key"])):
+        for name in ("paragraphs.jsonl", "cards.jsonl"):
             path = self.part[name]
             if not path.exists():
                 continue
@@ -97,7 +97,7 @@ class RunDirectory:
             with path.open(encoding="utf-8") as stream:
                 for line in stream:
                     try:
-                        if key_of(json.loads(line)) in self.done:
+                        if json.loads(line)["key"] in self.done:
                             kept.append(line)
                     except (json.JSONDecodeError, KeyError):
                         continue
@@ -172,8 +172,7 @@ def run(
                     key = document_key(doc)
                     rows = []
                     for paragraph, prediction in zip(doc.paragraphs, doc_predictions):
-                        rows.append({"key": key, "doc_id": doc.id, "paragraph": paragraph.index, "section": paragraph.section,
-                                     "text": paragraph.text, **prediction.to_dict()})
+                        rows.append({"key": key, **paragraph_row(doc, paragraph, prediction)})
                         for theme in prediction.themes or ["(none)"]:
                             summary.labels[theme, prediction.stance] += 1
                     directory.write(rows, {"key": key, **gist.to_dict()})

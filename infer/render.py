@@ -30,6 +30,12 @@ def atomic_output(path: str | Path | None) -> Iterator[IO[str]]:
         raise
 
 
+def paragraph_row(doc, paragraph, prediction) -> dict[str, Any]:
+    """One labelled paragraph as ``fincard classify`` and ``fincard run`` write it."""
+    return {"doc_id": doc.id, "paragraph": paragraph.index, "section": paragraph.section, "text": paragraph.text,
+            **prediction.to_dict()}
+
+
 def json_line(row: Any) -> str:
     return json.dumps(row, ensure_ascii=False) + "\n"
 

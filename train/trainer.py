@@ -137,7 +137,7 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
             bar = tqdm(batches, desc=f"epoch {state['epoch'] + 1}/{args.epochs}", unit="batch", initial=state["step_in_epoch"],
                        dynamic_ncols=True, mininterval=1 if sys.stderr.isatty() else 30)
             for batch in batches[state["step_in_epoch"]:]:
-                ids, mask = pad_batch([data.ids[i] for i in batch], engine.pad_id)
+                ids, mask = pad_batch([data.ids[i] for i in batch], tokenizer.pad_id)
                 with torch.autocast("cpu" if not torch.cuda.is_available() else "cuda", dtype=torch.bfloat16):
                     theme_logits, stance_logits = module(ids, mask)
                 row_mask = torch.tensor(data.theme_mask[batch])
