@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import resource
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -32,6 +33,44 @@ def bench_texts(n: int) -> list[str]:
     if not texts:
         raise FincardError("no benchmark texts: labels/corpus/test.jsonl and seeds/ are missing")
     return [texts[i % len(texts)] for i in range(n)]
+
+
+def time_run(classifier: Classifier, articles: int, paragraphs_per_article: int = 8) -> dict[str, Any]:
+    """Seconds of ``fincard run`` (read, classify, summarize, write) on ``articles`` articles made of bench texts."""
+    from .pipeline import run
+
+    texts = bench_texts(articles * paragraphs_per_article)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "articles.jsonl"
+        with data.open("w", encoding="utf-8") as out:
+            for a in range(articles):
+                chunk = texts[a * paragraphs_per_article:(a + 1) * paragraphs_per_article]
+                out.write(json.dumps({"id": f"bench-{a}", "paragraphs": chunk}, ensure_ascii=False) + "\n")
+        started = time.perf_counter()
+        summary = run([str(data)], Path(tmp) / "out", classifier)
+        seconds = time.perf_counter() - started
+    return {"run_articles": articles, "run_paragraphs": summary.paragraphs, "run_s": round(seconds, 1),
+            "run_pps": round(summary.paragraphs / seconds, 1)}
+
+
+def matmul_gflops(dtype: str, m: int = 2048, k: int = 640, n: int = 2048, repeats: int = 20) -> float:
+    """This machine's matmul rate on all engine threads; the default shape is Gemma 3 270M's MLP at the engine's
+    2,048-token batch budget, so it is the ceiling the engine can approach."""
+    import torch
+
+    a, b = torch.randn(m, k, dtype=getattr(torch, dtype)), torch.randn(k, n, dtype=getattr(torch, dtype))
+    a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * m * k * n * repeats / (time.perf_counter() - started) / 1e9
+
+
+def linear_gflop_per_token(module) -> float:
+    """Multiply-adds of every linear layer, the bulk of a transformer's work, counted once per token."""
+    import torch
+
+    return sum(2 * m.in_features * m.out_features for m in module.modules() if isinstance(m, torch.nn.Linear)) / 1e9
 
 
 def peak_rss_mb() -> float:
@@ -90,7 +129,8 @@ def agreement(classifier: Classifier, reference: tuple[np.ndarray, np.ndarray], 
     return {"theme_f1": themes, "stance_accuracy": stance}
 
 
-def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, batch_size: int = 32, int8: bool = False) -> dict[str, Any]:
+def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, batch_size: int = 32, int8: bool = False,
+              run_articles: int = 0) -> dict[str, Any]:
     texts = bench_texts(n)
     started = time.perf_counter()
     classifier = Classifier.load(model)
@@ -110,6 +150,10 @@ def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, 
         quantised.scores(texts[:64], batch_size)
         int8_s, int8_scores = timed(lambda: quantised.scores(texts, batch_size), repeats)
         extra = {"int8_pps": round(n / int8_s, 1), "int8_agreement": agreement(classifier, baseline_scores, int8_scores)}
+    if run_articles:
+        extra |= time_run(classifier, run_articles)
+    tokens = sum(len(ids) for ids in classifier.scorer.tokenizer.ids(texts))
+    engine_gflops = tokens * linear_gflop_per_token(classifier.scorer.module) / fincard_s
     return {
         **extra,
         "model": str(classifier.folder),
@@ -121,6 +165,9 @@ def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, 
         "agreement": agreement(classifier, baseline_scores, fincard_scores),
         "peak_rss_mb": round(rss, 1),
         "cold_start_s": round(cold_start, 2),
+        "tokens_per_paragraph": round(tokens / n, 1),
+        "engine_gflops": round(engine_gflops, 1),
+        "matmul_gflops": {dtype: round(matmul_gflops(dtype), 1) for dtype in ("bfloat16", "float32")},
     }
 
 
@@ -132,9 +179,14 @@ def format_bench(result: dict[str, Any]) -> str:
         f"fincard engine                                 {result['fincard_pps']:>9.1f} paragraphs/s",
         f"speedup {result['speedup']:.2f}x · agreement theme F1 {a['theme_f1']:.4f}, stance accuracy {a['stance_accuracy']:.4f}",
         f"peak RSS {result['peak_rss_mb']:.0f} MB (fincard part) · cold start {result['cold_start_s']:.2f} s",
+        f"engine sustains {result['engine_gflops']:.0f} GFLOPS in linear layers ({result['tokens_per_paragraph']:.1f} tokens "
+        f"a paragraph) · this machine's matmul peak {result['matmul_gflops']['bfloat16']:.0f} GFLOPS bf16, "
+        f"{result['matmul_gflops']['float32']:.0f} fp32",
         *([f"int8 dynamic quantisation {result['int8_pps']:.1f} paragraphs/s · agreement theme F1 "
            f"{result['int8_agreement']['theme_f1']:.4f}, stance accuracy {result['int8_agreement']['stance_accuracy']:.4f}"]
           if "int8_pps" in result else []),
+        *([f"fincard run: {result['run_articles']} articles, {result['run_paragraphs']} paragraphs in {result['run_s']:.1f} s "
+           f"({result['run_pps']:.1f} paragraphs/s with gists and files)"] if "run_s" in result else []),
     ])
 
 

@@ -98,12 +98,16 @@ def _summarize(args: argparse.Namespace) -> int:
 
 
 def _eval_gist(args: argparse.Namespace) -> int:
-    from .summarize import METHODS, REAL_DATA, evaluate, read_eval_rows
+    from .summarize import METHODS, REAL_DATA, SummarizerConfig, evaluate, read_eval_rows
 
     path = Path(args.data)
     if not path.exists() and (REAL_DATA / path).is_file():
         path = REAL_DATA / path
-    summarizer = METHODS[args.method](_load_classifier(args.model) if args.model and args.method == "fincard" else None)
+    try:
+        config = SummarizerConfig(headline_chars=args.headline_chars)
+    except ValueError as error:
+        raise FincardError(str(error)) from None
+    summarizer = METHODS[args.method](_load_classifier(args.model) if args.model and args.method == "fincard" else None, config)
     with ErrorLog(args.errors) as errors:
         rows = read_eval_rows(path, errors, args.split)
         report = evaluate(summarizer, rows, args.sentences, lambda rows: progress(rows, f"eval-gist {args.method}", "row"))
@@ -172,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from .bench import format_bench, run_bench
 
-    result = run_bench(args.model, args.n, args.repeats, args.batch_size, args.int8)
+    result = run_bench(args.model, args.n, args.repeats, args.batch_size, args.int8, args.run_articles)
     print(json.dumps(result) if args.json else format_bench(result))
     return EXIT_OK
 
@@ -230,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="lines per gist, headline included (default: as many as each row's reference)")
     eval_gist.add_argument("--split", metavar="NAME", help="only rows whose 'split' is NAME (e.g. dev)")
     eval_gist.add_argument("--model", metavar="DIR", help="a trained classifier for --method fincard (default: none)")
+    eval_gist.add_argument("--headline-chars", type=int, metavar="N",
+                           help="--method fincard: trim the 核心观点 line to N characters at a clause end "
+                           "(default: no tighter limit than the bullets')")
     eval_gist.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
     eval_gist.add_argument("--json", action="store_true", help="print the report as one JSON object")
     eval_gist.set_defaults(run=_eval_gist)
@@ -286,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats, the median is reported (default: 3)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--int8", action="store_true", help="also time int8 dynamic quantisation and its agreement")
+    bench.add_argument("--run-articles", type=_non_negative, default=0, metavar="N",
+                       help="also time 'fincard run' end to end on N articles of 8 bench paragraphs (default: 0, skip)")
     add_model_arguments(bench)
     bench.set_defaults(run=_bench)
 

@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -318,6 +318,7 @@ class SummarizerConfig:
     duplicate: float = 0.8  # similarity at which a sentence counts as a repeat and is never picked
     min_chars: int = 10  # shorter sentences cannot stand alone
     max_chars: int = 80  # longer sentences are trimmed at a clause end (9 in 10 seed bullets are shorter)
+    headline_chars: int | None = None  # a tighter limit for the 核心观点 line alone (None: max_chars)
     vectors: str = "tfidf"  # sentence vectors for similarity: "tfidf" (jieba words) or "classifier" (its embed())
 
     def __post_init__(self) -> None:
@@ -333,6 +334,9 @@ class SummarizerConfig:
             raise ValueError(
                 f"SummarizerConfig: min_chars ({self.min_chars}) must be 0 or more and below max_chars ({self.max_chars})"
             )
+        if self.headline_chars is not None and not self.min_chars < self.headline_chars <= self.max_chars:
+            raise ValueError(f"SummarizerConfig.headline_chars is {self.headline_chars}: use a length above min_chars "
+                             f"({self.min_chars}) and at most max_chars ({self.max_chars})")
         if self.vectors not in VECTORS:
             raise ValueError(f"SummarizerConfig.vectors is {self.vectors!r}: use one of {', '.join(VECTORS)}")
 
@@ -387,6 +391,8 @@ class Summarizer:
             features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
         score = _scaled(sum(getattr(config, name) * values for name, values in features.items()))
         picked = self._mmr(candidates, score, similarity, max_bullets + 1)
+        if config.headline_chars:
+            picked[0] = replace(picked[0], text=_trim(picked[0].text, config.headline_chars))
         if predictions is None:
             return _gist(doc, bracket_title, [picked[0]] + sorted(picked[1:], key=lambda c: c.position))
         return self._grouped(doc, bracket_title, picked, predictions)
@@ -427,10 +433,11 @@ class Summarizer:
         return _gist(doc, title, ordered, sections, labels)
 
 
-METHODS: dict[str, Callable[[Any], Any]] = {
-    "fincard": lambda classifier: Summarizer(classifier),
-    "lead": lambda classifier: LeadSummarizer(),
-    "textrank": lambda classifier: TextRankSummarizer(),
+# Each method built from (classifier or None, SummarizerConfig); the baselines use neither.
+METHODS: dict[str, Callable[[Any, SummarizerConfig], Any]] = {
+    "fincard": lambda classifier, config: Summarizer(classifier, config),
+    "lead": lambda classifier, config: LeadSummarizer(),
+    "textrank": lambda classifier, config: TextRankSummarizer(),
 }
 
 

@@ -188,6 +188,14 @@ def test_best_thresholds_maximise_f1():
     scores = np.array([[0.9], [0.35], [0.3], [0.1]])
     cut = best_thresholds(gold, scores, ["a"])["a"]
     assert 0.3 < cut <= 0.35
+    # A plateau: F1 is 1.0 for every cut in (0.2, 0.8]; the cut nearest 0.5 is kept, not the plateau's edge.
+    assert best_thresholds(gold, np.array([[0.9], [0.8], [0.2], [0.1]]), ["a"])["a"] == 0.5
+    # Within the tolerance a slightly lower F1 nearer 0.5 wins over the exact best far from it.
+    # (200 positives at 0.97; negatives at 0.55 and 0.6 cost F1 0.995 below 0.55, 0.9975 at 0.575-0.6, none above.)
+    many_gold = np.array([[1]] * 200 + [[0]] * 200)
+    many_scores = np.array([[0.97]] * 200 + [[0.1]] * 198 + [[0.55], [0.6]])
+    assert best_thresholds(many_gold, many_scores, ["a"], tolerance=0.0)["a"] == 0.625
+    assert best_thresholds(many_gold, many_scores, ["a"], tolerance=0.01)["a"] == 0.5
 
 
 def test_schema_validation(tmp_path):

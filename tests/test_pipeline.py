@@ -93,7 +93,7 @@ def test_engine_equals_plain_transformers_in_fp32(tiny_model):
 
 
 def test_bench_small_run(tiny_model, capsys):
-    assert main(["bench", "--model", str(tiny_model), "--n", "50", "--repeats", "1", "--json", "--int8"]) == 0
+    assert main(["bench", "--model", str(tiny_model), "--n", "50", "--repeats", "1", "--json", "--int8", "--run-articles", "3"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["paragraphs"] == 50
     assert {"baseline_pps", "fincard_pps", "speedup", "agreement", "peak_rss_mb", "cold_start_s"} <= set(result)
@@ -101,3 +101,6 @@ def test_bench_small_run(tiny_model, capsys):
     assert result["speedup"] == pytest.approx(result["fincard_pps"] / result["baseline_pps"], rel=0.02)
     assert all(0.0 <= v <= 1.0 for v in [*result["agreement"].values(), *result["int8_agreement"].values()])
     assert result["int8_pps"] > 0
+    assert result["engine_gflops"] > 0 and result["tokens_per_paragraph"] > 1
+    assert result["matmul_gflops"]["bfloat16"] > 0 and result["matmul_gflops"]["float32"] > 0
+    assert (result["run_articles"], result["run_paragraphs"]) == (3, 24) and result["run_pps"] > 0
