@@ -118,9 +118,9 @@ class PlainTransformers:
 
 def agreement(classifier: Classifier, reference: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
     """Theme micro-F1 and stance accuracy of the engine's labels against the baseline's labels."""
-    from .metrics import theme_metrics
+    from .metrics import theme_cuts, theme_metrics
 
-    cuts = np.array([classifier.config.thresholds.get(t, 0.5) for t in classifier.schema.theme_ids])
+    cuts = theme_cuts(classifier.config.thresholds, classifier.schema.theme_ids)
     themes = theme_metrics(reference[0] >= cuts, candidate[0] >= cuts, classifier.schema.theme_ids)["micro_f1"]
     # No positive theme on either side is perfect agreement, not an F1 of zero.
     if not (reference[0] >= cuts).any() and not (candidate[0] >= cuts).any():

@@ -10,6 +10,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import FincardError
+from .metrics import theme_cuts
 from .model import TFIDF, ModelConfig, TfidfBaseline
 from .schema import Schema
 
@@ -69,7 +70,7 @@ class Classifier:
         return self.scorer.embed(list(texts), batch_size)
 
     def label(self, theme_scores: np.ndarray, stance_scores: np.ndarray) -> list[Prediction]:
-        thresholds = np.array([self.config.thresholds.get(t, 0.5) for t in self.schema.theme_ids])
+        thresholds = theme_cuts(self.config.thresholds, self.schema.theme_ids)
         out = []
         for t_row, s_row in zip(theme_scores, stance_scores):
             out.append(Prediction(

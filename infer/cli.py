@@ -286,8 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="time the inference engine against plain transformers",
         description="Paragraphs/s of plain transformers (merged fp32, input order, batches of 32) and of fincard's "
-        "engine on the same paragraphs (labels test + seeds, repeated to N), their ratio and agreement, peak RSS and "
-        "cold start.",
+        "engine on the same paragraphs (labels test + seeds, repeated to N), their ratio and agreement, peak RSS, "
+        "cold start, and the engine's GFLOPS against this machine's bf16 and fp32 matmul peak.",
     )
     bench.add_argument("--n", type=int, default=2000, help="paragraphs to time (default: 2000)")
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats, the median is reported (default: 3)")

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .errors import FincardError
-from .metrics import stance_metrics, theme_metrics
+from .metrics import stance_metrics, theme_cuts, theme_metrics
 from .readers import ErrorHandler, ReadError
 from .schema import Schema
 
@@ -72,8 +72,7 @@ def evaluate_scores(rows: list[LabelledParagraph], theme_scores: np.ndarray, sta
     result: dict[str, Any] = {"n": len(rows)}
     with_themes = [i for i, r in enumerate(rows) if r.themes is not None]
     if with_themes:
-        cuts = np.array([thresholds.get(t, 0.5) for t in schema.theme_ids])
-        predicted = theme_scores[with_themes] >= cuts
+        predicted = theme_scores[with_themes] >= theme_cuts(thresholds, schema.theme_ids)
         result["themes"] = theme_metrics(theme_matrix([rows[i] for i in with_themes], schema), predicted, schema.theme_ids)
     with_stance = [i for i, r in enumerate(rows) if r.stance is not None]
     if with_stance:

@@ -69,6 +69,11 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return float(total)
 
 
+def theme_cuts(thresholds: dict[str, float], theme_ids: list[str]) -> np.ndarray:
+    """The per-theme thresholds as an array in schema order; a theme without one is cut at 0.5."""
+    return np.array([thresholds.get(t, 0.5) for t in theme_ids])
+
+
 def best_thresholds(gold: np.ndarray, scores: np.ndarray, theme_ids: list[str], tolerance: float = 0.01) -> dict[str, float]:
     """Per theme, the score cut nearest 0.5 among those whose F1 is within ``tolerance`` of the best.
 
