@@ -113,6 +113,49 @@ def test_resume_from_checkpoint(tmp_path, labelled_path, monkeypatch):
     assert not (out / "checkpoint").exists()
 
 
+def test_micro_batches_bound_padded_tokens():
+    from train.data import micro_batches
+
+    lengths = [10, 10, 20, 40, 40, 100]
+    pieces = micro_batches(list(range(6)), lengths, max_tokens=80)
+    assert [i for piece in pieces for i in piece] == list(range(6))  # every row once, order kept
+    assert pieces == [[0, 1, 2], [3, 4], [5]]  # 3x20 and 2x40 fit; 100 alone exceeds and stands alone
+    assert micro_batches([0, 1, 2], lengths, max_tokens=1000) == [[0, 1, 2]]
+
+
+def test_split_batches_accumulate_the_whole_batch_gradient(labelled_path):
+    """Pieces of a batch, each backpropagated on its own, add up to the gradient of the batch's mean loss."""
+    import torch
+
+    from infer.backbones import backbone_folder
+    from infer.engine import WindowTokenizer
+    from infer.model import ModelConfig, build_transformer
+    from train.data import encode, load_split
+    from train.trainer import backward_batch
+
+    schema = Schema.load()
+    config = ModelConfig("tiny-random", "last", 32)
+    torch.manual_seed(0)
+    module = build_transformer(config, schema, backbone_folder("tiny-random")).eval()  # eval: no dropout noise
+    data = encode(load_split(labelled_path, schema), WindowTokenizer(backbone_folder("tiny-random")), schema, 32)
+    data.stances[1] = -100  # a row without a stance label must not count in the stance mean
+    batch = list(range(8))
+    weights = (torch.ones(len(schema.theme_ids)) * 2, torch.tensor([1.0, 2.0, 0.5]))
+
+    def gradients(max_tokens):
+        module.zero_grad()
+        loss = backward_batch(module, data, batch, max_tokens, 0, *weights)
+        return loss, [p.grad.clone() for p in module.parameters() if p.requires_grad]
+
+    whole_loss, whole = gradients(10_000)
+    split_loss, split = gradients(32)  # one row per forward pass
+    assert abs(whole_loss - split_loss) < 1e-4 * abs(whole_loss)
+    for g_whole, g_split in zip(whole, split):  # bf16 autocast: padding widths differ, so ~0.3% noise, not 0
+        assert (g_whole - g_split).norm() <= 0.01 * g_whole.norm() + 1e-8
+    with pytest.raises(FincardError, match="--max-batch-tokens"):
+        TrainArguments(train=labelled_path, out="unused", max_length=32, max_batch_tokens=16)
+
+
 def test_missing_or_corrupt_model_folder(tmp_path, tiny_model):
     with pytest.raises(FincardError, match="does not exist"):
         Classifier.load(tmp_path / "nowhere")

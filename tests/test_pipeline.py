@@ -104,3 +104,11 @@ def test_bench_small_run(tiny_model, capsys):
     assert result["engine_gflops"] > 0 and result["tokens_per_paragraph"] > 1
     assert result["matmul_gflops"]["bfloat16"] > 0 and result["matmul_gflops"]["float32"] > 0
     assert (result["run_articles"], result["run_paragraphs"]) == (3, 24) and result["run_pps"] > 0
+
+
+def test_bench_texts_are_paragraphs_not_whole_items():
+    from infer.bench import bench_texts
+
+    texts = bench_texts(2000)
+    assert len(texts) == 2000
+    assert not any("\n" in text for text in texts)  # the test split's whole items (guide E14) are not paragraphs

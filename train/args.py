@@ -26,7 +26,8 @@ class TrainArguments:
     warmup_ratio: float = 0.06
     lora_r: int = 16
     lora_alpha: int = 32
-    max_length: int = 256
+    max_length: int = 512  # whole items (guide E14) run to about 600 tokens; paragraphs fit either way
+    max_batch_tokens: int = 4096  # padded tokens per forward pass: longer batches are split, gradients accumulated
     patience: int = 1
     seed: int = 0
     max_steps: int | None = None
@@ -45,6 +46,8 @@ class TrainArguments:
                 raise FincardError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.learning_rate < 1 or not 0 < self.head_learning_rate < 1:
             raise FincardError("learning rates must be between 0 and 1 (try --learning-rate 3e-4)")
+        if self.max_batch_tokens < self.max_length:
+            raise FincardError(f"--max-batch-tokens ({self.max_batch_tokens}) must be at least --max-length ({self.max_length})")
         if self.max_steps is not None and self.max_steps < 1:
             raise FincardError(f"--max-steps must be at least 1, got {self.max_steps}")
         if not self.train.is_file():

@@ -55,7 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--pooling", default=defaults["pooling"].default, choices=["mean", "last"],
                        help="pool the last real token or the mean of all (default: %(default)s)")
     for name, kind in (("epochs", int), ("batch_size", int), ("learning_rate", float), ("head_learning_rate", float),
-                       ("lora_r", int), ("lora_alpha", int), ("max_length", int), ("patience", int), ("seed", int)):
+                       ("lora_r", int), ("lora_alpha", int), ("max_length", int), ("max_batch_tokens", int), ("patience", int), ("seed", int)):
         train.add_argument("--" + name.replace("_", "-"), type=kind, default=defaults[name].default, help=f"(default: {defaults[name].default})")
     train.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (smoke tests)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +55,19 @@ def bucketed_batches(lengths: list[int], batch_size: int, seed: int) -> list[lis
         batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def micro_batches(batch: list[int], lengths: Mapping[int, int] | Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Consecutive pieces of ``batch`` whose padded size (rows x longest row) stays within ``max_tokens``.
+
+    Gradients are accumulated over the pieces, so a batch of long whole items costs the memory of a batch of
+    paragraphs and still makes one optimiser step. A single row longer than ``max_tokens`` is a piece of its own.
+    """
+    pieces: list[list[int]] = []
+    piece: list[int] = []
+    for i in batch:
+        if piece and (len(piece) + 1) * max(lengths[j] for j in piece + [i]) > max_tokens:
+            pieces.append(piece)
+            piece = []
+        piece.append(i)
+    return pieces + [piece] if piece else pieces

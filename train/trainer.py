@@ -27,7 +27,7 @@ from infer.schema import Schema
 
 from .args import TrainArguments
 from .card import write_card
-from .data import bucketed_batches, encode, load_split
+from .data import Encoded, bucketed_batches, encode, load_split, micro_batches
 
 logger = logging.getLogger("fincard")
 CHECKPOINT = "checkpoint"
@@ -107,8 +107,6 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
     pos_weight = torch.tensor(np.clip((labelled.sum() - positives) / np.maximum(positives, 1), 1.0, 10.0), dtype=torch.float32)
     stance_counts = np.bincount(data.stances[data.stances >= 0], minlength=len(schema.stances))
     stance_weight = torch.tensor(stance_counts.sum() / np.maximum(stance_counts, 1) / len(schema.stances), dtype=torch.float32)
-    theme_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
-    stance_loss = torch.nn.CrossEntropyLoss(weight=stance_weight, ignore_index=-100)
 
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -1.0, "bad_epochs": 0, "history": [], "best_dev": {}}
     checkpoint = args.out / CHECKPOINT
@@ -137,14 +135,7 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
             bar = tqdm(batches, desc=f"epoch {state['epoch'] + 1}/{args.epochs}", unit="batch", initial=state["step_in_epoch"],
                        dynamic_ncols=True, mininterval=1 if sys.stderr.isatty() else 30)
             for batch in batches[state["step_in_epoch"]:]:
-                ids, mask = pad_batch([data.ids[i] for i in batch], tokenizer.pad_id)
-                with torch.autocast("cpu" if not torch.cuda.is_available() else "cuda", dtype=torch.bfloat16):
-                    theme_logits, stance_logits = module(ids, mask)
-                row_mask = torch.tensor(data.theme_mask[batch])
-                loss_t = (theme_loss(theme_logits.float(), torch.tensor(data.themes[batch])).mean(1) * row_mask).sum() / row_mask.sum().clamp(min=1)
-                loss_s = stance_loss(stance_logits.float(), torch.tensor(data.stances[batch]))
-                loss = loss_t + (loss_s if torch.isfinite(loss_s) else 0.0)
-                loss.backward()
+                batch_loss = backward_batch(module, data, batch, args.max_batch_tokens, tokenizer.pad_id, pos_weight, stance_weight)
                 torch.nn.utils.clip_grad_norm_(lora_params + head_params, 1.0)
                 optimizer.step()
                 scheduler.step()
@@ -152,7 +143,7 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
                 state["step_in_epoch"] += 1
                 state["global_step"] += 1
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+                bar.set_postfix(loss=f"{batch_loss:.3f}")
                 if state["global_step"] >= total_steps:
                     break
             bar.close()
@@ -180,6 +171,32 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
     if backbone_terms.exists():
         shutil.copy(backbone_terms, args.out / "GEMMA_TERMS.html")
     return {"dev": state["best_dev"], "history": state["history"], "backbone_licence": BACKBONES[args.backbone].licence}
+
+
+def backward_batch(module, data: Encoded, batch: list[int], max_tokens: int, pad_id: int, pos_weight, stance_weight) -> float:
+    """Forward and backward over ``batch`` in pieces of at most ``max_tokens`` padded tokens; returns the batch's loss.
+
+    Each piece's loss is a sum divided by the whole batch's labelled weight, so the accumulated gradient is the
+    gradient of the batch's mean loss (class-weighted BCE over theme-labelled rows plus class-weighted cross-entropy).
+    """
+    import torch
+
+    theme_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
+    stance_loss = torch.nn.CrossEntropyLoss(weight=stance_weight, ignore_index=-100, reduction="sum")
+    theme_rows = max(float(data.theme_mask[batch].sum()), 1.0)
+    stance_total = max(float(stance_weight[[int(data.stances[i]) for i in batch if data.stances[i] >= 0]].sum()), 1e-12)
+    lengths = {i: len(data.ids[i]) for i in batch}
+    total = 0.0
+    for piece in micro_batches(batch, lengths, max_tokens):
+        ids, mask = pad_batch([data.ids[i] for i in piece], pad_id)
+        with torch.autocast("cpu" if not torch.cuda.is_available() else "cuda", dtype=torch.bfloat16):
+            theme_logits, stance_logits = module(ids, mask)
+        row_mask = torch.tensor(data.theme_mask[piece])
+        loss_t = (theme_loss(theme_logits.float(), torch.tensor(data.themes[piece])).mean(1) * row_mask).sum() / theme_rows
+        loss = loss_t + stance_loss(stance_logits.float(), torch.tensor(data.stances[piece])) / stance_total
+        loss.backward()
+        total += loss.item()
+    return total
 
 
 def _evaluate_epoch(engine, module, schema: Schema, dev_rows, args: TrainArguments, config: ModelConfig) -> tuple[float, dict]:
