@@ -65,9 +65,11 @@ def micro_batches(batch: list[int], lengths: Mapping[int, int] | Sequence[int], 
     """
     pieces: list[list[int]] = []
     piece: list[int] = []
+    longest = 0
     for i in batch:
-        if piece and (len(piece) + 1) * max(lengths[j] for j in piece + [i]) > max_tokens:
+        if piece and (len(piece) + 1) * max(longest, lengths[i]) > max_tokens:
             pieces.append(piece)
-            piece = []
+            piece, longest = [], 0
         piece.append(i)
+        longest = max(longest, lengths[i])
     return pieces + [piece] if piece else pieces
