@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from .classifier import Classifier, Prediction
 from .document import Document, Paragraph, Sentence
 from .errors import ErrorLog, FincardError
+from .headline import HeadlineRanker
 from .readers import FORMATS, ReadError, read_documents
 from .segment import split_paragraphs, split_sentences
 from .summarize import Bullet, Gist, Summarizer
@@ -25,4 +26,5 @@ __all__ = [
     "Bullet",
     "Gist",
     "Summarizer",
+    "HeadlineRanker",
 ]

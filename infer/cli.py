@@ -85,10 +85,23 @@ def _load_classifier(model: str | None):
     return Classifier.load(model)
 
 
+def add_headline_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headline-model", metavar="DIR|none",
+                        help="the 核心观点 ranker (default: the shipped models/fincard-headline-v1); "
+                        "none: the best whole sentence instead")
+
+
+def _load_headline(model: str | None):
+    from .headline import HeadlineRanker
+
+    return None if model == "none" else HeadlineRanker.load(model)
+
+
 def _summarize(args: argparse.Namespace) -> int:
     from .summarize import Summarizer
 
-    summarizer = Summarizer(None if args.no_classifier else _load_classifier(args.model), batch_size=args.batch_size)
+    summarizer = Summarizer(None if args.no_classifier else _load_classifier(args.model), batch_size=args.batch_size,
+                            headline=_load_headline(args.headline_model))
     as_jsonl = str(args.output or "").lower().endswith((".jsonl", ".ndjson", ".json"))
     with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
         for doc in progress(read_documents(args.inputs, args.format, errors), "summarize"):
@@ -98,16 +111,16 @@ def _summarize(args: argparse.Namespace) -> int:
 
 
 def _eval_gist(args: argparse.Namespace) -> int:
-    from .summarize import METHODS, REAL_DATA, SummarizerConfig, evaluate, read_eval_rows
+    from .summarize import LeadSummarizer, REAL_DATA, Summarizer, TextRankSummarizer, evaluate, read_eval_rows
 
     path = Path(args.data)
     if not path.exists() and (REAL_DATA / path).is_file():
         path = REAL_DATA / path
-    try:
-        config = SummarizerConfig(headline_chars=args.headline_chars)
-    except ValueError as error:
-        raise FincardError(str(error)) from None
-    summarizer = METHODS[args.method](_load_classifier(args.model) if args.model and args.method == "fincard" else None, config)
+    if args.method == "fincard":
+        classifier = _load_classifier(args.model) if args.model else None
+        summarizer = Summarizer(classifier, headline=_load_headline(args.headline_model))
+    else:
+        summarizer = LeadSummarizer() if args.method == "lead" else TextRankSummarizer()
     with ErrorLog(args.errors) as errors:
         rows = read_eval_rows(path, errors, args.split)
         report = evaluate(summarizer, rows, args.sentences, lambda rows: progress(rows, f"eval-gist {args.method}", "row"))
@@ -161,7 +174,8 @@ def _run(args: argparse.Namespace) -> int:
         bar.set_postfix(paragraphs=paragraphs, refresh=False)
 
     try:
-        summary = run(args.inputs, args.output, classifier, args.max_bullets, args.resume, args.batch_size, args.format, on_progress)
+        summary = run(args.inputs, args.output, classifier, _load_headline(args.headline_model), args.max_bullets,
+                      args.resume, args.batch_size, args.format, on_progress)
     except KeyboardInterrupt:
         bar.close()
         print(f"fincard run: interrupted; {args.output} is consistent: rerun the same command with --resume", file=sys.stderr)
@@ -217,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="bullets under the headline (default 5; 0 gives the headline alone)")
     add_model_arguments(summarize)
     summarize.add_argument("--no-classifier", action="store_true", help="skip the classifier: faster, bullets not grouped by theme")
+    add_headline_argument(summarize)
     summarize.set_defaults(run=_summarize)
 
     eval_gist = add_command(
@@ -234,9 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="lines per gist, headline included (default: as many as each row's reference)")
     eval_gist.add_argument("--split", metavar="NAME", help="only rows whose 'split' is NAME (e.g. dev)")
     eval_gist.add_argument("--model", metavar="DIR", help="a trained classifier for --method fincard (default: none)")
-    eval_gist.add_argument("--headline-chars", type=int, metavar="N",
-                           help="--method fincard: trim the 核心观点 line to N characters at a clause end "
-                           "(default: no tighter limit than the bullets')")
+    add_headline_argument(eval_gist)
     eval_gist.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
     eval_gist.add_argument("--json", action="store_true", help="print the report as one JSON object")
     eval_gist.set_defaults(run=_eval_gist)
@@ -279,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--max-bullets", type=_non_negative, default=5, help="bullets per gist besides the headline (default: 5)")
     run_parser.add_argument("--resume", action="store_true", help="skip documents already finished in OUTDIR")
     add_model_arguments(run_parser)
+    add_headline_argument(run_parser)
     run_parser.set_defaults(run=_run)
 
     bench = add_command(

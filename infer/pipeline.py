@@ -21,6 +21,7 @@ from .document import Document
 from .errors import ErrorLog, FincardError
 from .readers import read_documents
 from .render import json_line, paragraph_row
+from .headline import HeadlineRanker
 from .summarize import Gist, Summarizer
 
 OUTPUTS = ("paragraphs.jsonl", "cards.jsonl", "errors.jsonl")
@@ -147,6 +148,7 @@ def run(
     inputs: list[str],
     outdir: str | Path,
     classifier: Classifier,
+    headline: HeadlineRanker | None = None,
     max_bullets: int = 5,
     resume: bool = False,
     batch_size: int = 32,
@@ -156,7 +158,7 @@ def run(
     """Process every input into OUTDIR; ``on_progress(documents, paragraphs)`` is called after each document."""
     outdir = Path(outdir)
     directory = RunDirectory(outdir, resume)
-    summarizer = Summarizer(classifier, batch_size=batch_size)
+    summarizer = Summarizer(classifier, batch_size=batch_size, headline=headline)
     summary = RunSummary()
     started = time.monotonic()
     error_part = directory.part["errors.jsonl"]

@@ -1,4 +1,4 @@
-"""Chinese-aware paragraph and sentence segmentation.
+"""Chinese-aware segmentation: paragraphs, sentences, clauses and (jieba) words.
 
 Sentences end after 。！？；… (a run of them counts once) and after ASCII ``!?;`` when CJK text surrounds
 them. Closing quotes and brackets, and ``[1][2]`` citation runs, stay with the sentence they close. A period
@@ -7,7 +7,9 @@ is never a boundary, so decimals (3.5%, 1.2万亿) and ASCII ellipses are safe.
 
 from __future__ import annotations
 
+import logging
 import re
+from functools import lru_cache
 
 from .document import Sentence
 
@@ -20,6 +22,10 @@ _BOUNDARY = re.compile(
     r"|\n+"
 )
 _BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
+# Clause ends: CJK separators anywhere, ASCII ones unless inside a number (1,050 or 10:30).
+CLAUSE_END = re.compile(r"[，；：]|(?<!\d)[,;:]|[,;:](?!\d)")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_WORD = re.compile(r"\w")
 
 
 def split_sentences(text: str, paragraph_index: int = 0) -> list[Sentence]:
@@ -48,3 +54,22 @@ def split_paragraphs(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     parts = _BLANK_LINE.split(text) if _BLANK_LINE.search(text) else text.split("\n")
     return [p.strip() for p in parts if p.strip()]
+
+
+def split_clauses(text: str) -> list[tuple[int, int]]:
+    """Start and end offsets of each clause of a sentence; a clause keeps its closing separator."""
+    cuts = [0, *(m.start() + 1 for m in CLAUSE_END.finditer(text)), len(text)]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba  # loaded on first use: its dictionary takes a second
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def words(text: str) -> list[str]:
+    """jieba words; punctuation and spaces left out."""
+    return [w for w in _jieba().lcut(text) if _WORD.search(w)]

@@ -15,13 +15,11 @@ The classifier is any object with ``predict(texts, batch_size=32)`` returning pr
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -31,7 +29,7 @@ from .document import Document, Sentence, metadata_dict
 from .errors import FincardError
 from .metrics import prf
 from .readers import ReadError, parse_date
-from .segment import split_paragraphs
+from .segment import CLAUSE_END, NUMBER, split_paragraphs, words
 
 HEADLINE_SECTION = "核心观点"
 UNGROUPED_SECTION = "要点"  # the heading of bullets when there is no classifier to group them by theme
@@ -52,12 +50,8 @@ _BOILERPLATE = re.compile(
     r"|^[（(][^）)]*[）)]$"  # a caption or a (完) standing alone
     r"|仅供参考|不构成投资建议"
 )
-_WORD = re.compile(r"\w")
 _QUESTION = re.compile(r"[？?][”」』’）)\]]*$")
 _CITATIONS = re.compile(r"\s*(?:\[\d+\])+")
-# Clause ends for trimming: CJK separators anywhere, ASCII ones unless inside a number (1,050 or 10:30).
-_CLAUSE_END = re.compile(r"[，；：]|(?<!\d)[,;:]|[,;:](?!\d)")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
 # Edmundson's cue words: sentences that state a view or a forecast rather than report a detail.
 _CUE = re.compile(r"预计|预期|认为|有望|建议|评级|表示|指出|强调|判断|展望")
 
@@ -137,7 +131,8 @@ def _one_line(text: str) -> str:
 class _Candidate:
     position: int  # order among the document's candidates
     sentence: Sentence
-    text: str
+    text: str  # cleaned and trimmed to max_chars
+    untrimmed: str  # cleaned only: the headline ranker picks its own clauses
 
 
 def _card_safe(text: str) -> str:
@@ -158,7 +153,7 @@ def _trim(text: str, max_chars: int) -> str:
     """Cut a long sentence after its last clause that fits; a cut falls only on a clause end, never in a number."""
     if len(text) <= max_chars:
         return text
-    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+    ends = [m.start() for m in CLAUSE_END.finditer(text)]
     fitting = [end for end in ends if end <= max_chars]
     cut = fitting[-1] if fitting else (ends[0] if ends else len(text))
     return text[:cut].rstrip()
@@ -174,8 +169,8 @@ def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int =
     ``clean`` strips prefixes, drops sentences that cannot stand alone and trims to ``max_chars``; when that
     leaves nothing, the stripped sentences are kept as they are so that a short document still gets a headline.
     """
-    kept: list[tuple[Sentence, str]] = []
-    fallback: list[tuple[Sentence, str]] = []
+    kept: list[tuple[Sentence, str, str]] = []
+    fallback: list[tuple[Sentence, str, str]] = []
     bracket_title = None
     for sentence in doc.sentences:
         text = _card_safe(sentence.text)
@@ -183,31 +178,18 @@ def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int =
             text, title = _strip_prefixes(text)
             bracket_title = bracket_title or title
             if text:
-                fallback.append((sentence, text))
+                fallback.append((sentence, text, text))
             if not _stands_alone(text, min_chars):
                 continue
-            text = _trim(text, max_chars)
         if text:
-            kept.append((sentence, text))
-    unique = {text: sentence for sentence, text in reversed(kept or fallback)}  # the first occurrence wins
-    ordered = sorted(unique.items(), key=lambda item: (item[1].paragraph_index, item[1].start))
-    return [_Candidate(position, sentence, text) for position, (text, sentence) in enumerate(ordered)], bracket_title
+            kept.append((sentence, _trim(text, max_chars) if clean else text, text))
+    unique = {text: (sentence, untrimmed) for sentence, text, untrimmed in reversed(kept or fallback)}  # the first occurrence wins
+    ordered = sorted(unique.items(), key=lambda item: (item[1][0].paragraph_index, item[1][0].start))
+    return [_Candidate(position, sentence, text, untrimmed)
+            for position, (text, (sentence, untrimmed)) in enumerate(ordered)], bracket_title
 
 
 # --- sentence vectors and centrality --------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
-
-
-def _words(text: str) -> list[str]:
-    """jieba words; punctuation and spaces left out."""
-    return [w for w in _jieba().lcut(text) if _WORD.search(w)]
 
 
 def _tfidf(token_lists: list[list[str]]) -> np.ndarray:
@@ -296,7 +278,7 @@ class TextRankSummarizer:
         candidates, _ = _candidates(doc, clean=False)
         if not candidates:
             return _gist(doc, None, [])
-        vectors = _tfidf([_words(c.text) for c in candidates])
+        vectors = _tfidf([words(c.text) for c in candidates])
         return _gist(doc, None, _by_rank_then_order(candidates, _pagerank(_cosine(vectors)), max_bullets + 1))
 
 
@@ -318,7 +300,6 @@ class SummarizerConfig:
     duplicate: float = 0.8  # similarity at which a sentence counts as a repeat and is never picked
     min_chars: int = 10  # shorter sentences cannot stand alone
     max_chars: int = 80  # longer sentences are trimmed at a clause end (9 in 10 seed bullets are shorter)
-    headline_chars: int | None = None  # a tighter limit for the 核心观点 line alone (None: max_chars)
     vectors: str = "tfidf"  # sentence vectors for similarity: "tfidf" (jieba words) or "classifier" (its embed())
 
     def __post_init__(self) -> None:
@@ -334,9 +315,6 @@ class SummarizerConfig:
             raise ValueError(
                 f"SummarizerConfig: min_chars ({self.min_chars}) must be 0 or more and below max_chars ({self.max_chars})"
             )
-        if self.headline_chars is not None and not self.min_chars < self.headline_chars <= self.max_chars:
-            raise ValueError(f"SummarizerConfig.headline_chars is {self.headline_chars}: use a length above min_chars "
-                             f"({self.min_chars}) and at most max_chars ({self.max_chars})")
         if self.vectors not in VECTORS:
             raise ValueError(f"SummarizerConfig.vectors is {self.vectors!r}: use one of {', '.join(VECTORS)}")
 
@@ -346,12 +324,16 @@ class Summarizer:
 
     ``classifier`` (optional) adds theme relevance and stance strength to the score and groups the bullets
     under the schema's Chinese theme names, the heaviest theme of the document first and 其他 last.
+    ``headline`` (optional, an :class:`infer.headline.HeadlineRanker`) picks the 核心观点 line as a run of clauses
+    of the best sentences; without one it is the best sentence, trimmed to ``max_chars``.
     """
 
-    def __init__(self, classifier: Any = None, config: SummarizerConfig | None = None, batch_size: int = 32):
+    def __init__(self, classifier: Any = None, config: SummarizerConfig | None = None, batch_size: int = 32,
+                 headline: Any = None):
         self.classifier = classifier
         self.config = config or SummarizerConfig()
         self.batch_size = batch_size
+        self.headline = headline
         if self.config.vectors == "classifier" and not callable(getattr(classifier, "embed", None)):
             raise FincardError('vectors="classifier" needs a classifier with an embed(texts) method; use vectors="tfidf"')
 
@@ -359,10 +341,29 @@ class Summarizer:
         """``paragraph_predictions`` (one per paragraph, from the classifier) saves classifying the sentences again:
         each sentence then takes its paragraph's labels."""
         _check_max_bullets(max_bullets)
-        config = self.config
-        candidates, bracket_title = _candidates(doc, True, config.min_chars, config.max_chars)
+        candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
         if not candidates:
             return _gist(doc, bracket_title, [])
+        score, similarity, predictions = self._rate(doc, candidates, bracket_title, paragraph_predictions)
+        span = self.headline.choose([c.untrimmed for c in candidates], score) if self.headline else None
+        picked = self._mmr(candidates, score, similarity, max_bullets + 1, first=span.sentence if span else None)
+        if span:
+            picked[0] = replace(picked[0], text=span.text)
+        if predictions is None:
+            return _gist(doc, bracket_title, [picked[0]] + sorted(picked[1:], key=lambda c: c.position))
+        return self._grouped(doc, bracket_title, picked, predictions)
+
+    def sentence_scores(self, doc: Document) -> tuple[list[str], np.ndarray]:
+        """The cleaned candidate sentences (untrimmed) and their scores, as the headline ranker sees them."""
+        candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
+        if not candidates:
+            return [], np.zeros(0)
+        return [c.untrimmed for c in candidates], self._rate(doc, candidates, bracket_title, None)[0]
+
+    def _rate(self, doc: Document, candidates: list[_Candidate], bracket_title: str | None,
+              paragraph_predictions: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray, list[Any] | None]:
+        """Each candidate's weighted score (scaled to at most 1), their similarity matrix, and their predictions."""
+        config = self.config
         texts = [c.text for c in candidates]
         title = doc.title or bracket_title or ""
         if config.vectors == "classifier":
@@ -370,7 +371,7 @@ class Summarizer:
             # Pooled transformer states share one large common direction: without it, cosine tells sentences apart.
             vectors -= vectors[:-1].mean(axis=0)
         else:
-            vectors = _tfidf([_words(text) for text in texts + [title]])
+            vectors = _tfidf([words(text) for text in texts + [title]])
         similarity = _cosine(vectors)
         to_title = similarity[:-1, -1] if title else np.zeros(len(texts))
         similarity = similarity[:-1, :-1]
@@ -379,7 +380,7 @@ class Summarizer:
             "position": _scaled([1.0 / (1 + c.position) for c in candidates]),
             "title": _scaled(to_title),
             "cue": _scaled([float(bool(_CUE.search(t))) for t in texts]),
-            "numbers": _scaled([min(len(_NUMBER.findall(t)), 3) for t in texts]),
+            "numbers": _scaled([min(len(NUMBER.findall(t)), 3) for t in texts]),
         }
         if paragraph_predictions is not None:
             predictions = [paragraph_predictions[c.sentence.paragraph_index - 1] for c in candidates]
@@ -389,17 +390,13 @@ class Summarizer:
             neutral = self.classifier.schema.neutral_stance
             features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
             features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
-        score = _scaled(sum(getattr(config, name) * values for name, values in features.items()))
-        picked = self._mmr(candidates, score, similarity, max_bullets + 1)
-        if config.headline_chars:
-            picked[0] = replace(picked[0], text=_trim(picked[0].text, config.headline_chars))
-        if predictions is None:
-            return _gist(doc, bracket_title, [picked[0]] + sorted(picked[1:], key=lambda c: c.position))
-        return self._grouped(doc, bracket_title, picked, predictions)
+        return _scaled(sum(getattr(config, name) * values for name, values in features.items())), similarity, predictions
 
-    def _mmr(self, candidates: list[_Candidate], score: np.ndarray, similarity: np.ndarray, count: int) -> list[_Candidate]:
-        """Greedy maximal marginal relevance: the best score less ``redundancy`` x the closest picked sentence."""
-        picked: list[int] = []
+    def _mmr(self, candidates: list[_Candidate], score: np.ndarray, similarity: np.ndarray, count: int,
+             first: int | None = None) -> list[_Candidate]:
+        """Greedy maximal marginal relevance: the best score less ``redundancy`` x the closest picked sentence
+        (``first``, when given, is picked first: the headline ranker's sentence)."""
+        picked: list[int] = [] if first is None else [first]
         while len(picked) < count:
             best, best_value = None, -np.inf
             for i in range(len(candidates)):
@@ -431,14 +428,6 @@ class Summarizer:
         labels = [label(c) for c in ordered]
         sections = [schema.theme_name(theme) for theme, _ in labels]
         return _gist(doc, title, ordered, sections, labels)
-
-
-# Each method built from (classifier or None, SummarizerConfig); the baselines use neither.
-METHODS: dict[str, Callable[[Any, SummarizerConfig], Any]] = {
-    "fincard": lambda classifier, config: Summarizer(classifier, config),
-    "lead": lambda classifier, config: LeadSummarizer(),
-    "textrank": lambda classifier, config: TextRankSummarizer(),
-}
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------

@@ -137,14 +137,6 @@ def test_long_sentences_are_trimmed_at_a_clause_end_never_inside_a_number():
     assert short.text == "今年前三季度公司实现营业收入1,286.5亿元"
 
 
-def test_headline_chars_trims_the_headline_only():
-    long_first = "今年前三季度公司实现营业收入1,286.5亿元，同比增长12.4%，归母净利润68.5亿元，同比增长31.2%。"
-    doc = Document.from_paragraphs([long_first, "公司预计四季度铜产量继续增长，全年产量有望同比增长两成以上。"])
-    gist = Summarizer(config=SummarizerConfig(headline_chars=35)).summarize(doc, max_bullets=1)
-    assert gist.headline.text == "今年前三季度公司实现营业收入1,286.5亿元，同比增长12.4%"
-    assert gist.bullets[0].text == "公司预计四季度铜产量继续增长，全年产量有望同比增长两成以上。"
-
-
 def test_one_paragraph_one_sentence_and_empty_documents():
     one_paragraph = Document.from_paragraphs(["铜价大涨3%，创历史新高。库存连续三周下降，现货升水扩大。"])
     gist = Summarizer().summarize(one_paragraph)
@@ -269,8 +261,6 @@ def test_config_is_validated_with_what_to_change():
         SummarizerConfig(**{name: 0 for name in ("centrality", "position", "title", "cue", "numbers", "theme", "stance")})
     with pytest.raises(ValueError, match="max_chars"):
         SummarizerConfig(min_chars=50, max_chars=40)
-    with pytest.raises(ValueError, match="headline_chars"):
-        SummarizerConfig(headline_chars=120)
     with pytest.raises(ValueError, match="tfidf"):
         SummarizerConfig(vectors="bert")
     with pytest.raises(FincardError, match="embed"):
@@ -320,8 +310,8 @@ def test_evaluate_and_eval_gist_cli(tmp_path, capsys):
     assert "ROUGE-L" in capsys.readouterr().out
     assert [json.loads(line)["line"] for line in errors_file.read_text(encoding="utf-8").splitlines()] == [3, 4]
     assert main(["eval-gist", "--data", str(tmp_path / "missing.jsonl")]) == 2
-    assert main(["eval-gist", "--data", str(clean), "--headline-chars", "500"]) == 2
-    assert "headline_chars" in capsys.readouterr().err
+    assert main(["eval-gist", "--data", str(clean), "--headline-model", str(tmp_path / "no-model")]) == 2
+    assert "train-headline" in capsys.readouterr().err
 
 
 def test_summarize_cli_markdown_and_jsonl(tmp_path, seed_path, capsys):
@@ -366,7 +356,7 @@ def test_headline_tuning_flashes_have_an_editor_title_not_a_copied_sentence():
     assert {r["split"] for r in rows} == {"tune", "dev"}
     for row in rows:
         (title,) = row["gist"]
-        assert 60 <= len(row["text"]) <= 400 and title not in row["text"]
+        assert 50 <= len(row["text"]) <= 400 and title not in row["text"]
 
 
 def test_bullet_and_gist_are_exported():

@@ -1,4 +1,5 @@
-"""``fincard train`` and ``fincard labels check``: registered through the ``fincard.commands`` entry point."""
+"""``fincard train``, ``fincard train-headline`` and ``fincard labels check``: registered through the
+``fincard.commands`` entry point."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import argparse
 import dataclasses
 import json
 
-from infer.cli import EXIT_OK, EXIT_SOME_FAILED, add_command
+from infer.cli import EXIT_OK, EXIT_SOME_FAILED, add_command, progress
+from infer.errors import ErrorLog
 
 from .args import TrainArguments
+from .headline import HeadlineArguments
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -28,6 +31,19 @@ def _train(args: argparse.Namespace) -> int:
         "train_seconds": metrics["train_seconds"],
     }))
     return EXIT_OK
+
+
+def _train_headline(args: argparse.Namespace) -> int:
+    from .headline import HeadlineArguments, fit_headline, write_headline_card
+
+    fields = {f.name for f in dataclasses.fields(HeadlineArguments)}
+    arguments = HeadlineArguments(**{k: v for k, v in vars(args).items() if k in fields})
+    with ErrorLog(args.errors) as errors:
+        ranker, report = fit_headline(arguments, errors, lambda rows: progress(rows, "train-headline", "row"))
+    ranker.save_pretrained(arguments.out)
+    write_headline_card(arguments, report)
+    print(json.dumps({"out": str(arguments.out), **{k: v for k, v in report.items() if k != "weights"}}, ensure_ascii=False))
+    return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
 def _labels_check(args: argparse.Namespace) -> int:
@@ -60,6 +76,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (smoke tests)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     train.set_defaults(run=_train)
+
+    headline = add_command(
+        commands,
+        "train-headline",
+        help="fit the 核心观点 ranker to flashes and their editors' titles",
+        description="Fit a ridge regression that rates every run of whole clauses of an article's best sentences by "
+        "its predicted character ROUGE-L against the editor's title (rows {text or paragraphs, gist: [title], split}). "
+        "Fits on the tune rows, picks the ridge penalty on the dev rows, and writes OUT/headline.json and a card.",
+    )
+    headline.add_argument("--data", required=True, metavar="FILE.jsonl", help="flashes with titles, e.g. labels/headlines.jsonl")
+    headline.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
+    headline_defaults = HeadlineArguments.__dataclass_fields__
+    for name, kind in (("tune_split", str), ("dev_split", str), ("max_sentences", int), ("min_chars", int), ("max_chars", int)):
+        headline.add_argument("--" + name.replace("_", "-"), type=kind, default=headline_defaults[name].default,
+                              help=f"(default: {headline_defaults[name].default})")
+    headline.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
+    headline.set_defaults(run=_train_headline)
 
     labels = add_command(commands, "labels", help="check labelled corpora").add_subparsers(dest="labels_command", required=True)
     check = labels.add_parser(

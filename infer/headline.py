@@ -1,0 +1,217 @@
+"""The 核心观点 line: a learned choice of one run of whole clauses from the article's best sentences.
+
+An editor titles a flash with its subject, event and key figure. The sentence that carries them often opens with a
+reporting frame (XX公告，/ 据XX数据显示，) or runs on with detail, so the best sentence is rarely the best headline.
+:class:`HeadlineRanker` rates every run of whole clauses of the summarizer's top sentences (a sentence trimmed at
+clause ends, never inside one) with a linear model over the sentence's score and position, the run's length, figures,
+reporting frames, salience and how often editors keep its words, and returns the best run. It is fitted to
+team-written flashes and their editors' titles (``labels/headlines.jsonl``) by ``fincard train-headline``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import FincardError
+from .segment import NUMBER, split_clauses, words
+
+DEFAULT_HEADLINE_MODEL = Path(__file__).resolve().parents[1] / "models" / "fincard-headline-v1"
+CONFIG_FILE = "headline.json"
+
+# A clause that only says who reports: 华锐精工公告 / 据国家统计局数据显示 / 央行有关负责人表示.
+_FRAME = re.compile(r"(?:公告|表示|指出|称|显示|获悉|认为|报道|宣布|透露|消息|介绍|回复|回应|提到|发布|披露)$")
+# Openings that lean on an earlier sentence, so the run cannot stand as a title.
+_DANGLING = re.compile(r"^(?:此外|同时|其中|而|但|对此|该|此前|另外|目前|不过|此次|这|其|并|且|以及|随后|与此同时)")
+_PARENTHESIS = re.compile(r"[（(][^（()）]*[）)]")
+_TRAILING = "，,；;：:。！!、 "
+
+FEATURES = (
+    "sentence_score",  # the summarizer's score of the sentence, scaled to at most 1 in the document
+    "first_sentence",
+    "sentence_position",  # 1 / (1 + rank of the sentence among the candidates)
+    "starts_sentence",
+    "ends_sentence",
+    "clauses",  # clauses in the run / 3
+    "clause_offset",  # index of the run's first clause / clauses in the sentence
+    "length",  # characters / 30
+    "length_squared",
+    "figures",  # numbers in the run, saturating at 3
+    "percent",
+    "opens_with_frame",  # the run's first clause is a reporting frame
+    "follows_frame",  # the run starts right after a reporting frame
+    "salience",  # how many of the document's sentences share the run's words
+    "parenthesis",
+    "dangling",
+    "keep_mean",  # mean rate at which editors keep the run's words in the title
+    "keep_sum",
+    "keep_low",  # words editors seldom keep (rate below 0.2)
+    "unseen",  # share of words the keep rates never saw twice: names, mostly
+    "opening_words",  # share of the document's first clause's words that the run repeats or contains
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    sentence: int  # index into the sentences given to the ranker
+    text: str
+    first_clause: int
+    last_clause: int
+    clause_count: int  # clauses in the whole sentence
+
+
+def clause_spans(text: str, sentence: int, min_chars: int, max_chars: int) -> list[Span]:
+    """Every run of whole clauses of ``text`` between ``min_chars`` and ``max_chars`` long, separators stripped."""
+    bounds = split_clauses(text)
+    spans = []
+    for first in range(len(bounds)):
+        for last in range(first, len(bounds)):
+            run = text[bounds[first][0]:bounds[last][1]].strip().rstrip(_TRAILING)
+            if len(run) > max_chars:
+                break
+            if len(run) >= min_chars:
+                spans.append(Span(sentence, run, first, last, len(bounds)))
+    return spans
+
+
+@dataclass
+class KeepRates:
+    """How often a word of a flash appears in its editor's title, smoothed towards ``prior``."""
+
+    rates: dict[str, float]
+    prior: float
+
+    @classmethod
+    def count(cls, pairs: Sequence[tuple[str, str]], strength: float = 2.0) -> "KeepRates":
+        """From (text, title) pairs; words seen once are left to the prior."""
+        seen: dict[str, int] = {}
+        kept: dict[str, int] = {}
+        for text, title in pairs:
+            for word in set(words(text)):
+                seen[word] = seen.get(word, 0) + 1
+                kept[word] = kept.get(word, 0) + (word in title)
+        prior = sum(kept.values()) / max(sum(seen.values()), 1)
+        rates = {w: round((kept[w] + prior * strength) / (n + strength), 4) for w, n in sorted(seen.items()) if n >= 2}
+        return cls(rates, round(prior, 4))
+
+    def __call__(self, word: str) -> float:
+        return self.rates.get(word, self.prior)
+
+
+def top_spans(sentences: Sequence[str], scores: Sequence[float], max_sentences: int, min_chars: int,
+              max_chars: int) -> list[Span]:
+    """The clause runs of the ``max_sentences`` best-scored sentences (ties: the earlier sentence)."""
+    top = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:max_sentences]
+    return [span for i in sorted(top) for span in clause_spans(sentences[i], i, min_chars, max_chars)]
+
+
+def span_features(sentences: Sequence[str], scores: Sequence[float], spans: Sequence[Span], keep: KeepRates) -> np.ndarray:
+    """One row of :data:`FEATURES` per span."""
+    frequency: dict[str, int] = {}
+    for sentence in sentences:
+        for word in set(words(sentence)):
+            frequency[word] = frequency.get(word, 0) + 1
+    opening_words = set(words(sentences[0][slice(*split_clauses(sentences[0])[0])])) if sentences else set()
+    rows = []
+    for span in spans:
+        sentence = sentences[span.sentence]
+        bounds = split_clauses(sentence)
+        opening = sentence[slice(*bounds[span.first_clause])].strip().rstrip(_TRAILING)
+        before = sentence[slice(*bounds[span.first_clause - 1])].strip().rstrip(_TRAILING) if span.first_clause else ""
+        span_words = words(span.text)
+        rates = np.array([keep(w) for w in span_words] or [keep.prior])
+        length = len(span.text) / 30
+        rows.append([
+            scores[span.sentence],
+            float(span.sentence == 0),
+            1.0 / (1 + span.sentence),
+            float(span.first_clause == 0),
+            float(span.last_clause == span.clause_count - 1),
+            (span.last_clause - span.first_clause + 1) / 3,
+            span.first_clause / span.clause_count,
+            length,
+            length * length,
+            min(len(NUMBER.findall(span.text)), 3) / 3,
+            float("%" in span.text),
+            float(bool(_FRAME.search(opening))),
+            float(bool(before and _FRAME.search(before))),
+            float(np.mean([min(frequency.get(w, 0), 3) / 3 for w in span_words])) if span_words else 0.0,
+            float(bool(_PARENTHESIS.search(span.text))),
+            float(bool(_DANGLING.match(span.text))),
+            float(rates.mean()),
+            float(rates.sum()) / 10,
+            float((rates < 0.2).sum()) / 10,
+            float(np.mean([w not in keep.rates for w in span_words])) if span_words else 0.0,
+            len(opening_words & set(span_words)) / max(len(opening_words), 1),
+        ])
+    return np.asarray(rows, dtype=float).reshape(len(rows), len(FEATURES))
+
+
+class HeadlineRanker:
+    """A linear model over :data:`FEATURES` of clause runs; :meth:`choose` returns the best run of a document."""
+
+    def __init__(self, coef: Sequence[float], intercept: float, mean: Sequence[float], scale: Sequence[float],
+                 keep: KeepRates, max_sentences: int = 8, min_chars: int = 8, max_chars: int = 80,
+                 card: dict[str, Any] | None = None):
+        if not len(coef) == len(mean) == len(scale) == len(FEATURES):
+            raise FincardError(f"headline model: expected {len(FEATURES)} weights ({', '.join(FEATURES)}), got {len(coef)}")
+        self.coef, self.mean, self.scale = (np.asarray(v, dtype=float) for v in (coef, mean, scale))
+        self.intercept = float(intercept)
+        self.keep = keep
+        self.max_sentences, self.min_chars, self.max_chars = max_sentences, min_chars, max_chars
+        self.card = card or {}  # how it was fitted and what it scored, kept with the weights
+
+    def rate(self, features: np.ndarray) -> np.ndarray:
+        """The predicted ROUGE-L of each span against the editor's title."""
+        return (features - self.mean) / self.scale @ self.coef + self.intercept
+
+    def choose(self, sentences: Sequence[str], scores: Sequence[float]) -> Span | None:
+        """The best clause run (ties: the earlier one), or None when no run is long enough."""
+        spans = top_spans(sentences, scores, self.max_sentences, self.min_chars, self.max_chars)
+        if not spans:
+            return None
+        return spans[int(np.argmax(self.rate(span_features(sentences, scores, spans, self.keep))))]
+
+    # --- save and load ------------------------------------------------------------------------------------------
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = {
+            "features": list(FEATURES),
+            "coef": [round(float(v), 6) for v in self.coef],
+            "intercept": round(self.intercept, 6),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "max_sentences": self.max_sentences,
+            "min_chars": self.min_chars,
+            "max_chars": self.max_chars,
+            "card": self.card,
+            "keep_prior": self.keep.prior,
+            "keep_rates": self.keep.rates,
+        }
+        (folder / CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "HeadlineRanker":
+        """The shipped ``models/fincard-headline-v1``, or the folder at ``path``."""
+        file = Path(path or DEFAULT_HEADLINE_MODEL) / CONFIG_FILE
+        try:
+            config = json.loads(file.read_text(encoding="utf-8"))
+        except OSError:
+            raise FincardError(f"headline model {file} does not exist; fit one with `fincard train-headline --out {file.parent}`") from None
+        except json.JSONDecodeError as exc:
+            raise FincardError(f"headline model {file} is not valid JSON: {exc}") from None
+        try:
+            if config["features"] != list(FEATURES):
+                raise FincardError(f"headline model {file} was fitted on other features; refit it with `fincard train-headline`")
+            return cls(config["coef"], config["intercept"], config["mean"], config["scale"],
+                       KeepRates(config["keep_rates"], config["keep_prior"]), config["max_sentences"],
+                       config["min_chars"], config["max_chars"], config.get("card"))
+        except (KeyError, TypeError) as exc:
+            raise FincardError(f"headline model {file} is missing or has a bad field: {exc}") from None

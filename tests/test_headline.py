@@ -1,0 +1,108 @@
+import json
+
+import numpy as np
+import pytest
+
+from infer import Document, Summarizer
+from infer.cli import main
+from infer.errors import FincardError
+from infer.headline import CONFIG_FILE, FEATURES, HeadlineRanker, KeepRates, clause_spans
+from infer.summarize import rouge_l
+
+SEPARATORS = "，；：,;:。"
+
+
+def test_clause_spans_are_runs_of_whole_clauses_never_cut_inside_a_number():
+    sentence = "华锐精工公告，公司中标国家电网项目，中标金额合计约1,050.3万元，占营业收入的18.2%。"
+    spans = clause_spans(sentence, 0, 8, 80)
+    assert {s.text for s in spans} >= {"公司中标国家电网项目", "华锐精工公告，公司中标国家电网项目", "中标金额合计约1,050.3万元，占营业收入的18.2%"}
+    for span in spans:
+        start = sentence.index(span.text)
+        end = start + len(span.text)
+        assert start == 0 or sentence[start - 1] in SEPARATORS
+        assert end == len(sentence) or sentence[end] in SEPARATORS
+        assert 8 <= len(span.text) <= 80 and span.clause_count == 4
+    assert not any(s.text.endswith("约1") for s in spans)
+    assert [s.text for s in clause_spans(sentence, 0, 8, 12)] == ["公司中标国家电网项目", "占营业收入的18.2%"]
+
+
+def test_keep_rates_are_smoothed_counts_of_words_kept_in_the_title():
+    keep = KeepRates.count([("黄金 白银", "黄金"), ("黄金 铜", "黄金价格"), ("白银 铜", "铜"), ("锌", "锌价")])
+    prior = 4 / 7  # 4 of 7 (flash, word) pairs were kept
+    assert keep.prior == pytest.approx(prior, abs=1e-4)
+    assert keep("黄金") == pytest.approx((2 + 2 * prior) / 4, abs=1e-4)
+    assert keep("白银") == pytest.approx(2 * prior / 4, abs=1e-4)
+    assert keep("铜") == pytest.approx((1 + 2 * prior) / 4, abs=1e-4)
+    assert "锌" not in keep.rates and keep("锌") == keep("从未见过") == keep.prior
+
+
+COMPANIES = ["华锐精工", "光启储能", "晶芯微电子", "东岳新材", "瑞丰光电", "宏远电子", "中原铜业", "丰牧农业", "北辰医药",
+             "远航物流", "天衡环保", "金桥科技", "汇川重工", "海晟能源", "明德食品", "云图软件", "蓝海航运", "鼎盛建材",
+             "安泰化工", "星河传媒", "长风汽车"]
+EVENTS = ["中标国家电网输变电项目", "拟定增募资不超过32亿元", "一季度净利润同比预增120%", "控股股东拟减持不超过3%股份",
+          "获得创新药临床试验批准", "拟回购股份金额不超过5亿元", "与宁德时代签订战略合作协议"]
+
+
+def flash(i: int) -> dict:
+    company, event = COMPANIES[i], EVENTS[i % len(EVENTS)]
+    text = (f"证券时报{i % 12 + 1}月{i % 27 + 1}日讯，{company}公告，公司{event}，相关事项尚需履行审批程序，"
+            f"存在不确定性。公司表示，本次事项不会对当期经营产生重大影响。")
+    return {"id": f"f{i}", "text": text, "gist": [f"{company}{event}"], "split": "tune" if i < 15 else "dev"}
+
+
+def test_train_headline_learns_where_the_news_sits_and_round_trips(tmp_path, capsys):
+    data = tmp_path / "flashes.jsonl"
+    data.write_text("".join(json.dumps(flash(i), ensure_ascii=False) + "\n" for i in range(len(COMPANIES))), encoding="utf-8")
+    out = tmp_path / "ranker"
+    assert main(["train-headline", "--data", str(data), "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["tune_rows"], report["dev_rows"]) == (15, 6)
+    assert (out / "README.md").is_file() and f"fincard train-headline --data {data} --out {out}" in (out / "README.md").read_text()
+
+    ranker = HeadlineRanker.load(out)
+    dev = [flash(i) for i in range(15, len(COMPANIES))]
+    docs = [Document.from_paragraphs([row["text"]]) for row in dev]
+    with_ranker = [Summarizer(headline=ranker).summarize(doc, max_bullets=0).headline.text for doc in docs]
+    without = [Summarizer().summarize(doc, max_bullets=0).headline.text for doc in docs]
+    # The event clause, not the whole sentence with its frame and caveats, on rows it never saw.
+    assert all(EVENTS[i % len(EVENTS)] in text and "不确定性" not in text for i, text in zip(range(15, 21), with_ranker))
+    score = lambda texts: np.mean([rouge_l([t], row["gist"]) for t, row in zip(texts, dev)])
+    assert score(with_ranker) > score(without) + 0.1
+    assert report["dev_rougeL"] == pytest.approx(score(with_ranker), abs=1e-4)
+
+    again = tmp_path / "again"
+    ranker.save_pretrained(again)
+    assert json.loads((again / CONFIG_FILE).read_text()) == json.loads((out / CONFIG_FILE).read_text())
+
+
+def test_summarizer_with_the_shipped_ranker_cites_the_headline_and_does_not_repeat_it():
+    paragraphs = ["财联社3月14日电，A股三大指数午后震荡走低，沪指跌0.6%。",
+                  "华锐精工公告，公司中标国家电网2023年第一批输变电项目设备采购，中标金额合计约4.86亿元，占公司2022年营业收入的18.2%。",
+                  "公司表示，项目顺利履行将对未来经营业绩产生积极影响。"]
+    doc = Document.from_paragraphs(paragraphs)
+    gist = Summarizer(headline=HeadlineRanker.load()).summarize(doc, max_bullets=2)
+    (paragraph,) = gist.headline.citations
+    assert gist.headline.text in paragraphs[paragraph - 1]
+    source = next(s.text for s in doc.sentences if gist.headline.text in s.text)
+    assert all(b.text not in source and source not in b.text for b in gist.bullets)
+    assert len(gist.bullets) == 2
+
+
+def test_headline_model_errors_say_what_to_do(tmp_path):
+    with pytest.raises(FincardError, match="train-headline"):
+        HeadlineRanker.load(tmp_path / "missing")
+    (tmp_path / CONFIG_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(FincardError, match="not valid JSON"):
+        HeadlineRanker.load(tmp_path)
+    shipped = HeadlineRanker.load()
+    shipped.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text(encoding="utf-8"))
+    config["features"] = list(FEATURES[:-1])
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(FincardError, match="refit"):
+        HeadlineRanker.load(tmp_path)
+    del config["coef"]
+    config["features"] = list(FEATURES)
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(FincardError, match="coef"):
+        HeadlineRanker.load(tmp_path)
