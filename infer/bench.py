@@ -52,7 +52,7 @@ def time_run(classifier: Classifier, articles: int, paragraphs_per_article: int 
                 chunk = texts[a * paragraphs_per_article:(a + 1) * paragraphs_per_article]
                 out.write(json.dumps({"id": f"bench-{a}", "paragraphs": chunk}, ensure_ascii=False) + "\n")
         started = time.perf_counter()
-        summary = run([str(data)], Path(tmp) / "out", classifier, HeadlineRanker.load())
+        summary = run([str(data)], Path(tmp) / "out", classifier, headline=HeadlineRanker.load())
         seconds = time.perf_counter() - started
     return {"run_articles": articles, "run_paragraphs": summary.paragraphs, "run_s": round(seconds, 1),
             "run_pps": round(summary.paragraphs / seconds, 1)}

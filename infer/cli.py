@@ -88,7 +88,7 @@ def _load_classifier(model: str | None):
 def add_headline_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headline-model", metavar="DIR|none",
                         help="the 核心观点 ranker (default: the shipped models/fincard-headline-v1); "
-                        "none: the best whole sentence instead")
+                        "none: the best sentence, cut to 80 characters at a clause end")
 
 
 def _load_headline(model: str | None):
@@ -100,8 +100,9 @@ def _load_headline(model: str | None):
 def _summarize(args: argparse.Namespace) -> int:
     from .summarize import Summarizer
 
+    headline = _load_headline(args.headline_model)  # before the classifier: a bad path is reported at once
     summarizer = Summarizer(None if args.no_classifier else _load_classifier(args.model), batch_size=args.batch_size,
-                            headline=_load_headline(args.headline_model))
+                            headline=headline)
     as_jsonl = str(args.output or "").lower().endswith((".jsonl", ".ndjson", ".json"))
     with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
         for doc in progress(read_documents(args.inputs, args.format, errors), "summarize"):
@@ -117,8 +118,8 @@ def _eval_gist(args: argparse.Namespace) -> int:
     if not path.exists() and (REAL_DATA / path).is_file():
         path = REAL_DATA / path
     if args.method == "fincard":
-        classifier = _load_classifier(args.model) if args.model else None
-        summarizer = Summarizer(classifier, headline=_load_headline(args.headline_model))
+        headline = _load_headline(args.headline_model)
+        summarizer = Summarizer(_load_classifier(args.model) if args.model else None, headline=headline)
     else:
         summarizer = LeadSummarizer() if args.method == "lead" else TextRankSummarizer()
     with ErrorLog(args.errors) as errors:
@@ -166,6 +167,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import run
 
+    headline = _load_headline(args.headline_model)
     classifier = _load_classifier(args.model)
     bar = tqdm(desc="run", unit="doc", disable=None, dynamic_ncols=True)
 
@@ -174,8 +176,8 @@ def _run(args: argparse.Namespace) -> int:
         bar.set_postfix(paragraphs=paragraphs, refresh=False)
 
     try:
-        summary = run(args.inputs, args.output, classifier, _load_headline(args.headline_model), args.max_bullets,
-                      args.resume, args.batch_size, args.format, on_progress)
+        summary = run(args.inputs, args.output, classifier, args.max_bullets, args.resume, args.batch_size, args.format,
+                      on_progress, headline=headline)
     except KeyboardInterrupt:
         bar.close()
         print(f"fincard run: interrupted; {args.output} is consistent: rerun the same command with --resume", file=sys.stderr)

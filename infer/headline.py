@@ -32,9 +32,9 @@ _PARENTHESIS = re.compile(r"[（(][^（()）]*[）)]")
 _TRAILING = "，,；;：:。！!、 "
 
 FEATURES = (
-    "sentence_score",  # the summarizer's score of the sentence, scaled to at most 1 in the document
+    "sentence_score",  # the summarizer's text-only score of the sentence, scaled to at most 1 in the document
     "first_sentence",
-    "sentence_position",  # 1 / (1 + rank of the sentence among the candidates)
+    "sentence_position",  # 1 / (1 + index of the sentence among the document's candidates)
     "starts_sentence",
     "ends_sentence",
     "clauses",  # clauses in the run / 3
@@ -45,7 +45,7 @@ FEATURES = (
     "percent",
     "opens_with_frame",  # the run's first clause is a reporting frame
     "follows_frame",  # the run starts right after a reporting frame
-    "salience",  # how many of the document's sentences share the run's words
+    "salience",  # in how many of the document's sentences (its own included) the run's words occur, capped at 3
     "parenthesis",
     "dangling",
     "keep_mean",  # mean rate at which editors keep the run's words in the title
@@ -66,16 +66,16 @@ class Span:
 
 
 def clause_spans(text: str, sentence: int, min_chars: int, max_chars: int) -> list[Span]:
-    """Every run of whole clauses of ``text`` between ``min_chars`` and ``max_chars`` long, separators stripped."""
+    """Every run of whole clauses of ``text`` between ``min_chars`` and ``max_chars`` long, separators stripped.
+
+    A sentence whose every clause is too long still offers its first clause, as the summarizer's trim would.
+    """
     bounds = split_clauses(text)
-    spans = []
-    for first in range(len(bounds)):
-        for last in range(first, len(bounds)):
-            run = text[bounds[first][0]:bounds[last][1]].strip().rstrip(_TRAILING)
-            if len(run) > max_chars:
-                break
-            if len(run) >= min_chars:
-                spans.append(Span(sentence, run, first, last, len(bounds)))
+    runs = [(first, last, text[bounds[first][0]:bounds[last][1]].strip().rstrip(_TRAILING))
+            for first in range(len(bounds)) for last in range(first, len(bounds))]
+    spans = [Span(sentence, run, first, last, len(bounds)) for first, last, run in runs if min_chars <= len(run) <= max_chars]
+    if not spans and runs and len(runs[0][2]) >= min_chars:
+        spans.append(Span(sentence, runs[0][2], 0, 0, len(bounds)))
     return spans
 
 
@@ -116,7 +116,8 @@ def span_features(sentences: Sequence[str], scores: Sequence[float], spans: Sequ
     for sentence in sentences:
         for word in set(words(sentence)):
             frequency[word] = frequency.get(word, 0) + 1
-    opening_words = set(words(sentences[0][slice(*split_clauses(sentences[0])[0])])) if sentences else set()
+    opening = split_clauses(sentences[0])[:1] if sentences else []
+    opening_words = set(words(sentences[0][slice(*opening[0])])) if opening else set()
     rows = []
     for span in spans:
         sentence = sentences[span.sentence]
@@ -158,10 +159,20 @@ class HeadlineRanker:
     def __init__(self, coef: Sequence[float], intercept: float, mean: Sequence[float], scale: Sequence[float],
                  keep: KeepRates, max_sentences: int = 8, min_chars: int = 8, max_chars: int = 80,
                  card: dict[str, Any] | None = None):
-        if not len(coef) == len(mean) == len(scale) == len(FEATURES):
-            raise FincardError(f"headline model: expected {len(FEATURES)} weights ({', '.join(FEATURES)}), got {len(coef)}")
         self.coef, self.mean, self.scale = (np.asarray(v, dtype=float) for v in (coef, mean, scale))
         self.intercept = float(intercept)
+        if not self.coef.shape == self.mean.shape == self.scale.shape == (len(FEATURES),):
+            raise ValueError(f"expected {len(FEATURES)} weights, means and scales, one per feature ({', '.join(FEATURES)})")
+        if not (np.isfinite(self.coef).all() and np.isfinite(self.mean).all() and np.isfinite(self.intercept)
+                and np.isfinite(self.scale).all() and (self.scale > 0).all()):
+            raise ValueError("weights, means and the intercept must be finite numbers and every scale above 0")
+        if not (isinstance(keep.rates, dict) and all(isinstance(v, (int, float)) for v in keep.rates.values())
+                and isinstance(keep.prior, (int, float))):
+            raise ValueError("keep rates must map words to numbers, with a number as the prior")
+        if not (isinstance(max_sentences, int) and max_sentences >= 1):
+            raise ValueError(f"max_sentences must be a whole number of at least 1, got {max_sentences!r}")
+        if not (isinstance(min_chars, int) and isinstance(max_chars, int) and 0 < min_chars < max_chars):
+            raise ValueError(f"need whole numbers 0 < min_chars < max_chars, got {min_chars!r} and {max_chars!r}")
         self.keep = keep
         self.max_sentences, self.min_chars, self.max_chars = max_sentences, min_chars, max_chars
         self.card = card or {}  # how it was fitted and what it scored, kept with the weights
@@ -171,7 +182,8 @@ class HeadlineRanker:
         return (features - self.mean) / self.scale @ self.coef + self.intercept
 
     def choose(self, sentences: Sequence[str], scores: Sequence[float]) -> Span | None:
-        """The best clause run (ties: the earlier one), or None when no run is long enough."""
+        """The best clause run of ``sentences`` given their summarizer scores (ties: the earlier run), or None
+        when no run is long enough."""
         spans = top_spans(sentences, scores, self.max_sentences, self.min_chars, self.max_chars)
         if not spans:
             return None
@@ -200,18 +212,20 @@ class HeadlineRanker:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "HeadlineRanker":
         """The shipped ``models/fincard-headline-v1``, or the folder at ``path``."""
-        file = Path(path or DEFAULT_HEADLINE_MODEL) / CONFIG_FILE
+        folder = Path(path or DEFAULT_HEADLINE_MODEL)
+        file = folder / CONFIG_FILE
+        fix = f"fit one with `fincard train-headline --data labels/headlines.jsonl --out {folder}`, or use --headline-model none"
+        if not file.is_file():
+            raise FincardError(f"headline model {file} does not exist; {fix}")
         try:
             config = json.loads(file.read_text(encoding="utf-8"))
-        except OSError:
-            raise FincardError(f"headline model {file} does not exist; fit one with `fincard train-headline --out {file.parent}`") from None
-        except json.JSONDecodeError as exc:
-            raise FincardError(f"headline model {file} is not valid JSON: {exc}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FincardError(f"cannot read headline model {file}: {exc}; {fix}") from None
         try:
             if config["features"] != list(FEATURES):
-                raise FincardError(f"headline model {file} was fitted on other features; refit it with `fincard train-headline`")
+                raise FincardError(f"headline model {file} was fitted on other features; {fix}")
             return cls(config["coef"], config["intercept"], config["mean"], config["scale"],
                        KeepRates(config["keep_rates"], config["keep_prior"]), config["max_sentences"],
                        config["min_chars"], config["max_chars"], config.get("card"))
-        except (KeyError, TypeError) as exc:
-            raise FincardError(f"headline model {file} is missing or has a bad field: {exc}") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FincardError(f"headline model {file} has a missing or bad field ({exc}); {fix}") from None

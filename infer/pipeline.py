@@ -19,9 +19,9 @@ from typing import Any, Callable, Iterable, Iterator
 from .classifier import Classifier
 from .document import Document
 from .errors import ErrorLog, FincardError
+from .headline import HeadlineRanker
 from .readers import read_documents
 from .render import json_line, paragraph_row
-from .headline import HeadlineRanker
 from .summarize import Gist, Summarizer
 
 OUTPUTS = ("paragraphs.jsonl", "cards.jsonl", "errors.jsonl")
@@ -148,12 +148,13 @@ def run(
     inputs: list[str],
     outdir: str | Path,
     classifier: Classifier,
-    headline: HeadlineRanker | None = None,
     max_bullets: int = 5,
     resume: bool = False,
     batch_size: int = 32,
     format: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    *,
+    headline: HeadlineRanker | None = None,
 ) -> RunSummary:
     """Process every input into OUTDIR; ``on_progress(documents, paragraphs)`` is called after each document."""
     outdir = Path(outdir)

@@ -1,11 +1,12 @@
-"""Extractive card gists: a 核心观点 sentence and short bullets, each a sentence of the article citing its paragraph.
+"""Extractive card gists: a 核心观点 line and short bullets, each (part of) a sentence of the article citing its paragraph.
 
 Modelled on sumy: every summarizer is one class with ``summarize(doc, max_bullets) -> Gist``. It rates the
 candidate sentences, keeps the best ones and restores document order. :class:`LeadSummarizer` and
 :class:`TextRankSummarizer` are the baselines; :class:`Summarizer` (fincard) cleans datelines and boilerplate,
 scores centrality, position, similarity to the title, cue words, figures and (with a classifier) theme relevance
 and stance strength, removes redundancy with MMR and groups the bullets under the schema's theme names. Its
-weights were tuned on the ``tune`` rows of ``labels/articles.jsonl``.
+weights were tuned on the ``tune`` rows of ``labels/articles.jsonl``. With a :class:`infer.headline.HeadlineRanker`
+the 核心观点 line is the ranker's best run of clauses of the top sentences; without one, the best sentence.
 
 The classifier is any object with ``predict(texts, batch_size=32)`` returning predictions with ``themes``,
 ``theme_scores``, ``stance`` and ``stance_scores``, and a ``schema`` (:class:`infer.schema.Schema`);
@@ -27,6 +28,7 @@ import numpy as np
 
 from .document import Document, Sentence, metadata_dict
 from .errors import FincardError
+from .headline import HeadlineRanker
 from .metrics import prf
 from .readers import ReadError, parse_date
 from .segment import CLAUSE_END, NUMBER, split_paragraphs, words
@@ -329,7 +331,7 @@ class Summarizer:
     """
 
     def __init__(self, classifier: Any = None, config: SummarizerConfig | None = None, batch_size: int = 32,
-                 headline: Any = None):
+                 headline: HeadlineRanker | None = None):
         self.classifier = classifier
         self.config = config or SummarizerConfig()
         self.batch_size = batch_size
@@ -344,8 +346,8 @@ class Summarizer:
         candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
         if not candidates:
             return _gist(doc, bracket_title, [])
-        score, similarity, predictions = self._rate(doc, candidates, bracket_title, paragraph_predictions)
-        span = self.headline.choose([c.untrimmed for c in candidates], score) if self.headline else None
+        score, text_score, similarity, predictions = self._rate(doc, candidates, bracket_title, paragraph_predictions)
+        span = self.headline.choose([c.untrimmed for c in candidates], text_score) if self.headline else None
         picked = self._mmr(candidates, score, similarity, max_bullets + 1, first=span.sentence if span else None)
         if span:
             picked[0] = replace(picked[0], text=span.text)
@@ -354,15 +356,16 @@ class Summarizer:
         return self._grouped(doc, bracket_title, picked, predictions)
 
     def sentence_scores(self, doc: Document) -> tuple[list[str], np.ndarray]:
-        """The cleaned candidate sentences (untrimmed) and their scores, as the headline ranker sees them."""
+        """The cleaned candidate sentences (untrimmed) and their text-only scores: what the headline ranker sees."""
         candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
         if not candidates:
             return [], np.zeros(0)
-        return [c.untrimmed for c in candidates], self._rate(doc, candidates, bracket_title, None)[0]
+        return [c.untrimmed for c in candidates], self._rate(doc, candidates, bracket_title, None)[1]
 
     def _rate(self, doc: Document, candidates: list[_Candidate], bracket_title: str | None,
-              paragraph_predictions: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray, list[Any] | None]:
-        """Each candidate's weighted score (scaled to at most 1), their similarity matrix, and their predictions."""
+              paragraph_predictions: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any] | None]:
+        """Each candidate's weighted score and its text-only part (without the classifier's features; the
+        headline ranker is fitted on it), both scaled to at most 1, their similarity matrix and their predictions."""
         config = self.config
         texts = [c.text for c in candidates]
         title = doc.title or bracket_title or ""
@@ -382,6 +385,7 @@ class Summarizer:
             "cue": _scaled([float(bool(_CUE.search(t))) for t in texts]),
             "numbers": _scaled([min(len(NUMBER.findall(t)), 3) for t in texts]),
         }
+        text_score = _scaled(sum(getattr(config, name) * values for name, values in features.items()))
         if paragraph_predictions is not None:
             predictions = [paragraph_predictions[c.sentence.paragraph_index - 1] for c in candidates]
         else:
@@ -390,7 +394,8 @@ class Summarizer:
             neutral = self.classifier.schema.neutral_stance
             features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
             features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
-        return _scaled(sum(getattr(config, name) * values for name, values in features.items())), similarity, predictions
+        score = _scaled(sum(getattr(config, name) * values for name, values in features.items()))
+        return score, text_score, similarity, predictions
 
     def _mmr(self, candidates: list[_Candidate], score: np.ndarray, similarity: np.ndarray, count: int,
              first: int | None = None) -> list[_Candidate]:

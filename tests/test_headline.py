@@ -24,6 +24,10 @@ def test_clause_spans_are_runs_of_whole_clauses_never_cut_inside_a_number():
         assert 8 <= len(span.text) <= 80 and span.clause_count == 4
     assert not any(s.text.endswith("约1") for s in spans)
     assert [s.text for s in clause_spans(sentence, 0, 8, 12)] == ["公司中标国家电网项目", "占营业收入的18.2%"]
+    # A sentence whose clauses are all too long still offers its first clause, as the summarizer's trim would.
+    one_clause = "受海外矿山供应扰动与国内新能源需求超预期的共同影响沪铜主力合约日内涨幅一度超过百分之三并刷新上市以来最高纪录"
+    assert [s.text for s in clause_spans(one_clause + "，随后回落。", 2, 8, 30)] == [one_clause]
+    assert clause_spans("铜价大涨。", 0, 8, 80) == []
 
 
 def test_keep_rates_are_smoothed_counts_of_words_kept_in_the_title():
@@ -75,34 +79,74 @@ def test_train_headline_learns_where_the_news_sits_and_round_trips(tmp_path, cap
     assert json.loads((again / CONFIG_FILE).read_text()) == json.loads((out / CONFIG_FILE).read_text())
 
 
-def test_summarizer_with_the_shipped_ranker_cites_the_headline_and_does_not_repeat_it():
-    paragraphs = ["财联社3月14日电，A股三大指数午后震荡走低，沪指跌0.6%。",
-                  "华锐精工公告，公司中标国家电网2023年第一批输变电项目设备采购，中标金额合计约4.86亿元，占公司2022年营业收入的18.2%。",
-                  "公司表示，项目顺利履行将对未来经营业绩产生积极影响。"]
+NEWS = "华锐精工公告，公司中标国家电网2023年第一批输变电项目设备采购，中标金额合计约4.86亿元，占公司2022年营业收入的18.2%。"
+MARKET = "A股三大指数午后震荡走低，沪指跌0.6%，两市成交额不足8000亿元。"
+
+
+def test_summarizer_with_the_shipped_ranker_trims_the_headline_cites_it_and_does_not_repeat_it():
+    paragraphs = [NEWS, MARKET, "公司表示，项目顺利履行将对未来经营业绩产生积极影响。"]
     doc = Document.from_paragraphs(paragraphs)
     gist = Summarizer(headline=HeadlineRanker.load()).summarize(doc, max_bullets=2)
-    (paragraph,) = gist.headline.citations
-    assert gist.headline.text in paragraphs[paragraph - 1]
-    source = next(s.text for s in doc.sentences if gist.headline.text in s.text)
-    assert all(b.text not in source and source not in b.text for b in gist.bullets)
-    assert len(gist.bullets) == 2
+    # The news sentence, cut to a run of its clauses: the reporting frame or the trailing detail goes.
+    assert gist.headline.citations == [1] and gist.headline.text in NEWS and len(gist.headline.text) < len(NEWS) - 10
+    assert [b.text for b in gist.bullets] == [MARKET, "公司表示，项目顺利履行将对未来经营业绩产生积极影响。"]
+    assert Summarizer().summarize(doc, max_bullets=0).headline.text == NEWS  # without a ranker: the whole sentence
+
+
+def test_ranker_headline_falls_back_to_the_sentence_and_keeps_near_repeats_out():
+    ranker = HeadlineRanker.load()
+    short = Document.from_paragraphs(["铜价创新高。"])  # no run reaches the ranker's 8 characters
+    assert Summarizer(headline=ranker).summarize(short).headline.text == "铜价创新高。"
+    repeat = NEWS.replace("。", "！")  # a near-repeat in another paragraph: MMR must treat it as the headline's
+    gist = Summarizer(headline=ranker).summarize(Document.from_paragraphs([NEWS, MARKET, repeat]), max_bullets=2)
+    assert [b.text for b in gist.bullets] == [MARKET]
+
+
+def test_the_ranker_sees_text_only_scores_with_or_without_a_classifier():
+    from test_summarize import FakeClassifier, article
+
+    texts, scores = Summarizer().sentence_scores(article())
+    with_classifier = Summarizer(FakeClassifier()).sentence_scores(article())
+    assert texts == with_classifier[0] and np.allclose(scores, with_classifier[1]) and scores.max() == 1.0
 
 
 def test_headline_model_errors_say_what_to_do(tmp_path):
-    with pytest.raises(FincardError, match="train-headline"):
+    with pytest.raises(FincardError, match="train-headline --data"):
         HeadlineRanker.load(tmp_path / "missing")
+    (tmp_path / "folder" / CONFIG_FILE).mkdir(parents=True)
+    with pytest.raises(FincardError, match="does not exist"):
+        HeadlineRanker.load(tmp_path / "folder")
     (tmp_path / CONFIG_FILE).write_text("{not json", encoding="utf-8")
-    with pytest.raises(FincardError, match="not valid JSON"):
+    with pytest.raises(FincardError, match="cannot read.*headline-model none"):
+        HeadlineRanker.load(tmp_path)
+    (tmp_path / CONFIG_FILE).write_bytes("{}".encode("utf-16"))
+    with pytest.raises(FincardError, match="cannot read"):
         HeadlineRanker.load(tmp_path)
     shipped = HeadlineRanker.load()
     shipped.save_pretrained(tmp_path)
     config = json.loads((tmp_path / CONFIG_FILE).read_text(encoding="utf-8"))
     config["features"] = list(FEATURES[:-1])
     (tmp_path / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
-    with pytest.raises(FincardError, match="refit"):
+    with pytest.raises(FincardError, match="fitted on other features"):
         HeadlineRanker.load(tmp_path)
-    del config["coef"]
     config["features"] = list(FEATURES)
-    (tmp_path / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
-    with pytest.raises(FincardError, match="coef"):
-        HeadlineRanker.load(tmp_path)
+    for field, value, message in (("coef", ["a"] * len(FEATURES), "could not convert"), ("scale", [0.0] * len(FEATURES), "above 0"),
+                                  ("max_sentences", "8", "max_sentences"), ("keep_rates", [], "keep rates"),
+                                  ("coef", None, "coef")):
+        broken = {**config, field: value} if value is not None else {k: v for k, v in config.items() if k != field}
+        (tmp_path / CONFIG_FILE).write_text(json.dumps(broken), encoding="utf-8")
+        with pytest.raises(FincardError, match=message):
+            HeadlineRanker.load(tmp_path)
+
+
+def test_headline_model_option_of_the_summarize_command(tmp_path, capsys):
+    data = tmp_path / "news.jsonl"
+    data.write_text(json.dumps({"id": "n1", "paragraphs": [NEWS, MARKET]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    headlines = {}
+    for option in ("none", None):
+        args = ["summarize", str(data), "-o", str(tmp_path / "cards.jsonl"), "--no-classifier", "--max-bullets", "0"]
+        assert main(args + (["--headline-model", option] if option else [])) == 0
+        headlines[option] = json.loads((tmp_path / "cards.jsonl").read_text(encoding="utf-8"))["headline"]["text"]
+    assert headlines["none"] == NEWS and headlines[None] in NEWS and len(headlines[None]) < len(NEWS)
+    assert main(["summarize", str(data), "--no-classifier", "--headline-model", str(tmp_path / "nothing")]) == 2
+    assert "train-headline" in capsys.readouterr().err

@@ -57,3 +57,25 @@ class TrainArguments:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+@dataclass
+class HeadlineArguments:
+    """``fincard train-headline``: flashes with titles in, a 核心观点 ranker folder out."""
+
+    data: Path
+    out: Path
+    tune_split: str = "tune"
+    dev_split: str = "dev"
+    max_sentences: int = 8
+    min_chars: int = 8
+    max_chars: int = 80
+
+    def __post_init__(self) -> None:
+        self.data, self.out = Path(self.data), Path(self.out)
+        if not self.data.is_file():
+            raise FincardError(f"--data {self.data} does not exist")
+        if self.max_sentences < 1:
+            raise FincardError(f"--max-sentences must be at least 1, got {self.max_sentences}")
+        if not 0 < self.min_chars < self.max_chars:
+            raise FincardError(f"--min-chars ({self.min_chars}) must be above 0 and below --max-chars ({self.max_chars})")

@@ -10,8 +10,7 @@ import json
 from infer.cli import EXIT_OK, EXIT_SOME_FAILED, add_command, progress
 from infer.errors import ErrorLog
 
-from .args import TrainArguments
-from .headline import HeadlineArguments
+from .args import HeadlineArguments, TrainArguments
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -34,7 +33,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_headline(args: argparse.Namespace) -> int:
-    from .headline import HeadlineArguments, fit_headline, write_headline_card
+    from .headline import fit_headline, write_headline_card
 
     fields = {f.name for f in dataclasses.fields(HeadlineArguments)}
     arguments = HeadlineArguments(**{k: v for k, v in vars(args).items() if k in fields})

@@ -3,14 +3,14 @@
 Every clause run of the summarizer's top sentences is a training row whose target is its character ROUGE-L
 against the title; a ridge regression learns to predict it, and the ranker keeps the run it rates best. The
 words' keep rates are counted on the other folds for the training rows (cross-fitting), so that the regression
-does not learn to trust rates that saw the row's own title. The ridge penalty is chosen on the ``dev`` rows;
-the weights are fitted on the ``tune`` rows only, so the dev score stays an honest estimate.
+does not learn to trust rates that saw the row's own title. The weights are fitted on the ``tune`` rows only; the
+ridge penalty (one of four) is chosen on the ``dev`` rows, so the dev score is slightly optimistic. Rows where no
+run is long enough are left out of both scores.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -20,28 +20,10 @@ from infer.headline import FEATURES, HeadlineRanker, KeepRates, Span, span_featu
 from infer.readers import ReadError
 from infer.summarize import EvalRow, Summarizer, read_eval_rows, rouge_l
 
+from .args import HeadlineArguments
+
 ALPHAS = (0.1, 1.0, 10.0, 100.0)
 FOLDS = 5
-
-
-@dataclass
-class HeadlineArguments:
-    data: Path
-    out: Path
-    tune_split: str = "tune"
-    dev_split: str = "dev"
-    max_sentences: int = 8
-    min_chars: int = 8
-    max_chars: int = 80
-
-    def __post_init__(self) -> None:
-        self.data, self.out = Path(self.data), Path(self.out)
-        if not self.data.is_file():
-            raise FincardError(f"--data {self.data} does not exist")
-        if self.max_sentences < 1:
-            raise FincardError(f"--max-sentences must be at least 1, got {self.max_sentences}")
-        if not 0 < self.min_chars < self.max_chars:
-            raise FincardError(f"--min-chars ({self.min_chars}) must be above 0 and below --max-chars ({self.max_chars})")
 
 
 @dataclass
