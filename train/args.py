@@ -19,7 +19,7 @@ class TrainArguments:
     schema: Path | None = None
     backbone: str = DEFAULT_BACKBONE
     pooling: str = "last"  # better than "mean" on dev for Gemma (see the model card)
-    epochs: int = 2
+    epochs: int = 3  # dev theme/stance macro-F1 0.954/0.906 after 2, 0.961/0.919 after 3 (see the model card)
     batch_size: int = 16
     learning_rate: float = 3e-4
     head_learning_rate: float = 2e-3
