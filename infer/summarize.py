@@ -346,7 +346,17 @@ class Summarizer:
         candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
         if not candidates:
             return _gist(doc, bracket_title, [])
-        score, text_score, similarity, predictions = self._rate(doc, candidates, bracket_title, paragraph_predictions)
+        features, similarity = self._text_features(doc, candidates, bracket_title)
+        text_score = self._weighted(features)
+        if paragraph_predictions is not None:
+            predictions = [paragraph_predictions[c.sentence.paragraph_index - 1] for c in candidates]
+        else:
+            predictions = self.classifier.predict([c.text for c in candidates], batch_size=self.batch_size) if self.classifier else None
+        if predictions is not None:
+            neutral = self.classifier.schema.neutral_stance
+            features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
+            features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
+        score = self._weighted(features)
         span = self.headline.choose([c.untrimmed for c in candidates], text_score) if self.headline else None
         picked = self._mmr(candidates, score, similarity, max_bullets + 1, first=span.sentence if span else None)
         if span:
@@ -360,12 +370,15 @@ class Summarizer:
         candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
         if not candidates:
             return [], np.zeros(0)
-        return [c.untrimmed for c in candidates], self._rate(doc, candidates, bracket_title, None)[1]
+        return [c.untrimmed for c in candidates], self._weighted(self._text_features(doc, candidates, bracket_title)[0])
 
-    def _rate(self, doc: Document, candidates: list[_Candidate], bracket_title: str | None,
-              paragraph_predictions: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any] | None]:
-        """Each candidate's weighted score and its text-only part (without the classifier's features; the
-        headline ranker is fitted on it), both scaled to at most 1, their similarity matrix and their predictions."""
+    def _text_features(self, doc: Document, candidates: list[_Candidate],
+                       bracket_title: str | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The features read from the text alone (each scaled to at most 1) and the candidates' similarity matrix.
+
+        The headline ranker is fitted on their weighted sum; the classifier's theme and stance features are added
+        on top for the bullets.
+        """
         config = self.config
         texts = [c.text for c in candidates]
         title = doc.title or bracket_title or ""
@@ -385,17 +398,11 @@ class Summarizer:
             "cue": _scaled([float(bool(_CUE.search(t))) for t in texts]),
             "numbers": _scaled([min(len(NUMBER.findall(t)), 3) for t in texts]),
         }
-        text_score = _scaled(sum(getattr(config, name) * values for name, values in features.items()))
-        if paragraph_predictions is not None:
-            predictions = [paragraph_predictions[c.sentence.paragraph_index - 1] for c in candidates]
-        else:
-            predictions = self.classifier.predict(texts, batch_size=self.batch_size) if self.classifier else None
-        if predictions is not None:
-            neutral = self.classifier.schema.neutral_stance
-            features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
-            features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
-        score = _scaled(sum(getattr(config, name) * values for name, values in features.items()))
-        return score, text_score, similarity, predictions
+        return features, similarity
+
+    def _weighted(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """The configured weighted sum of ``features``, scaled to at most 1."""
+        return _scaled(sum(getattr(self.config, name) * values for name, values in features.items()))
 
     def _mmr(self, candidates: list[_Candidate], score: np.ndarray, similarity: np.ndarray, count: int,
              first: int | None = None) -> list[_Candidate]:

@@ -106,8 +106,10 @@ def test_the_ranker_sees_text_only_scores_with_or_without_a_classifier():
     from test_summarize import FakeClassifier, article
 
     texts, scores = Summarizer().sentence_scores(article())
-    with_classifier = Summarizer(FakeClassifier()).sentence_scores(article())
+    classifier = FakeClassifier()
+    with_classifier = Summarizer(classifier).sentence_scores(article())
     assert texts == with_classifier[0] and np.allclose(scores, with_classifier[1]) and scores.max() == 1.0
+    assert classifier.calls == 0  # text-only: the classifier is not run for nothing
 
 
 def test_headline_model_errors_say_what_to_do(tmp_path):
