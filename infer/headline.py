@@ -4,7 +4,9 @@ An editor titles a flash with its subject, event and key figure. The sentence th
 reporting frame (XX公告，/ 据XX数据显示，) or runs on with detail, so the best sentence is rarely the best headline.
 :class:`HeadlineRanker` rates every run of whole clauses of the summarizer's top sentences (a sentence trimmed at
 clause ends, never inside one) with a linear model over the sentence's score and position, the run's length, figures,
-reporting frames, salience and how often editors keep its words, and returns the best run. It is fitted to
+reporting frames, salience and how often editors keep its words, and returns the best run. A run right after a
+reporting frame is offered a second time headed by the frame's speaker (国家统计局：… / 华锐精工中标…), the form
+editors give quotes and notices; it is the sentence with the frame's verb left out. It is fitted to
 team-written flashes and their editors' titles (``labels/headlines.jsonl``) by ``fincard train-headline``.
 """
 
@@ -19,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import FincardError
-from .segment import NUMBER, split_clauses, words
+from .segment import CLAUSE_END, NUMBER, split_clauses, words
 
 DEFAULT_HEADLINE_MODEL = Path(__file__).resolve().parents[1] / "models" / "fincard-headline-v1"
 CONFIG_FILE = "headline.json"
@@ -28,6 +30,12 @@ CONFIG_FILE = "headline.json"
 _FRAME = re.compile(r"(?:公告|表示|指出|称|显示|获悉|认为|报道|宣布|透露|消息|介绍|回复|回应|提到|发布|披露)$")
 # Openings that lean on an earlier sentence, so the run cannot stand as a title.
 _DANGLING = re.compile(r"^(?:此外|同时|其中|而|但|对此|该|此前|另外|目前|不过|此次|这|其|并|且|以及|随后|与此同时)")
+# What a frame's speaker is left with: 国家统计局数据显示 -> 国家统计局, 华锐精工发布公告称 -> 华锐精工, 据彭博社报道 -> 彭博社.
+_SPEAKER_FILLER = re.compile(r"^(?:另据|据)|(?:发布|公告|数据|消息)+$")
+# Speakers a title cannot open with: they name no one.
+_NAMELESS = re.compile(r"^(?:公司|该公司|本公司|其|他|她|他们|我们|相关|有关)|记者|人士")
+# A run that opens with the company itself: 华锐精工公告，公司中标… is titled 华锐精工中标….
+_SELF = re.compile(r"^(?:公司|该公司|本公司)")
 _PARENTHESIS = re.compile(r"[（(][^（()）]*[）)]")
 _TRAILING = "，,；;：:。！!、 "
 
@@ -53,6 +61,7 @@ FEATURES = (
     "keep_low",  # words editors seldom keep (rate below 0.2)
     "unseen",  # share of words the keep rates never saw twice: names, mostly
     "opening_words",  # share of the document's first clause's words that the run repeats or contains
+    "attributed",  # the run is headed by the speaker of the reporting frame before it (统计局：…)
 )
 
 
@@ -63,19 +72,40 @@ class Span:
     first_clause: int
     last_clause: int
     clause_count: int  # clauses in the whole sentence
+    attributed: bool = False  # text opens with the speaker of the frame clause before the run
+
+
+def speaker(frame: str) -> str | None:
+    """Who a reporting-frame clause quotes, short enough to head a title (统计局：…), or None."""
+    if not _FRAME.search(frame):
+        return None
+    name = _SPEAKER_FILLER.sub("", _FRAME.sub("", frame)).strip()
+    return name if 2 <= len(name) <= 12 and not _NAMELESS.search(name) and not CLAUSE_END.search(name) else None
+
+
+def _attributed(name: str, run: str) -> str:
+    """The run headed by the frame's speaker, as editors title quotes: 统计局：… , or 华锐精工中标… for 公司中标…."""
+    own = _SELF.match(run)
+    return name + run[own.end():] if own else f"{name}：{run}"
 
 
 def clause_spans(text: str, sentence: int, min_chars: int, max_chars: int) -> list[Span]:
     """Every run of whole clauses of ``text`` between ``min_chars`` and ``max_chars`` long, separators stripped.
 
+    A run right after a reporting frame (华锐精工公告，) is offered a second time headed by the frame's speaker.
     A sentence whose every clause is too long still offers its first clause, as the summarizer's trim would.
     """
     bounds = split_clauses(text)
+    clauses = [text[a:b].strip().rstrip(_TRAILING) for a, b in bounds]
     runs = [(first, last, text[bounds[first][0]:bounds[last][1]].strip().rstrip(_TRAILING))
             for first in range(len(bounds)) for last in range(first, len(bounds))]
     spans = [Span(sentence, run, first, last, len(bounds)) for first, last, run in runs if min_chars <= len(run) <= max_chars]
     if not spans and runs and len(runs[0][2]) >= min_chars:
         spans.append(Span(sentence, runs[0][2], 0, 0, len(bounds)))
+    for first, last, run in runs:
+        name = speaker(clauses[first - 1]) if first else None
+        if name and min_chars <= len(titled := _attributed(name, run)) <= max_chars:
+            spans.append(Span(sentence, titled, first, last, len(bounds), attributed=True))
     return spans
 
 
@@ -124,7 +154,9 @@ def span_features(sentences: Sequence[str], scores: Sequence[float], spans: Sequ
         bounds = split_clauses(sentence)
         opening = sentence[slice(*bounds[span.first_clause])].strip().rstrip(_TRAILING)
         before = sentence[slice(*bounds[span.first_clause - 1])].strip().rstrip(_TRAILING) if span.first_clause else ""
-        span_words = words(span.text)
+        # jieba cuts text into blocks at punctuation first, so a run's words are its clauses' words, each cut once.
+        span_words = words(span.text) if span.attributed else [
+            w for clause in bounds[span.first_clause:span.last_clause + 1] for w in words(sentence[slice(*clause)])]
         rates = np.array([keep(w) for w in span_words] or [keep.prior])
         length = len(span.text) / 30
         rows.append([
@@ -149,6 +181,7 @@ def span_features(sentences: Sequence[str], scores: Sequence[float], spans: Sequ
             float((rates < 0.2).sum()) / 10,
             float(np.mean([w not in keep.rates for w in span_words])) if span_words else 0.0,
             len(opening_words & set(span_words)) / max(len(opening_words), 1),
+            float(span.attributed),
         ])
     return np.asarray(rows, dtype=float).reshape(len(rows), len(FEATURES))
 

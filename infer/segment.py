@@ -72,4 +72,10 @@ def _jieba():
 
 def words(text: str) -> list[str]:
     """jieba words; punctuation and spaces left out."""
-    return [w for w in _jieba().lcut(text) if _WORD.search(w)]
+    return list(_cut(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _cut(text: str) -> tuple[str, ...]:
+    # The summarizer and the headline ranker segment the same sentences and clauses: cut each text once.
+    return tuple(w for w in _jieba().lcut(text) if _WORD.search(w))
