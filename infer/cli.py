@@ -88,7 +88,7 @@ def _load_classifier(model: str | None):
 def add_headline_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headline-model", metavar="DIR|none",
                         help="the 核心观点 ranker (default: the shipped models/fincard-headline-v1); "
-                        "none: the best sentence, cut to 80 characters at a clause end")
+                        "none: the best sentence, cut at a clause end like the bullets")
 
 
 def _load_headline(model: str | None):

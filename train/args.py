@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +19,20 @@ class TrainArguments:
     schema: Path | None = None
     backbone: str = DEFAULT_BACKBONE
     pooling: str = "last"  # better than "mean" on dev for Gemma (see the model card)
-    epochs: int = 3  # dev theme/stance macro-F1 0.954/0.906 after 2, 0.961/0.919 after 3 (see the model card)
-    batch_size: int = 16
-    learning_rate: float = 3e-4
-    head_learning_rate: float = 2e-3
+    # dev theme/stance macro-F1 0.954/0.906 after 2, 0.961/0.919 after 3 (see the model card)
+    epochs: int = field(default=3, metadata={"help": "passes over the training rows; the best epoch on --dev is kept"})
+    batch_size: int = field(default=16, metadata={"help": "rows per optimiser step"})
+    learning_rate: float = field(default=3e-4, metadata={"help": "peak learning rate of the LoRA adapters"})
+    head_learning_rate: float = field(default=2e-3, metadata={"help": "peak learning rate of the theme and stance heads"})
     warmup_ratio: float = 0.06
-    lora_r: int = 16
-    lora_alpha: int = 32
-    max_length: int = 512  # whole items (guide E14) run to about 600 tokens; paragraphs fit either way
-    max_batch_tokens: int = 4096  # padded tokens per forward pass: longer batches are split, gradients accumulated
-    patience: int = 1
-    seed: int = 0
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank of every adapted projection"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (the update is scaled by alpha / r)"})
+    # whole items (guide E14) run to about 600 tokens; paragraphs fit either way
+    max_length: int = field(default=512, metadata={"help": "model window in tokens: training reads the first window of a text, prediction splits longer texts into windows"})
+    # longer batches are split and their gradients accumulated, which bounds memory
+    max_batch_tokens: int = field(default=4096, metadata={"help": "padded tokens per forward pass"})
+    patience: int = field(default=1, metadata={"help": "epochs without a better dev score before training stops"})
+    seed: int = field(default=0, metadata={"help": "seed of the initialisation and the batch order"})
     max_steps: int | None = None
     resume: bool = False
 
@@ -65,11 +68,11 @@ class HeadlineArguments:
 
     data: Path
     out: Path
-    tune_split: str = "tune"
-    dev_split: str = "dev"
-    max_sentences: int = 8
-    min_chars: int = 8
-    max_chars: int = 80
+    tune_split: str = field(default="tune", metadata={"help": "split of the rows the ranker is fitted on"})
+    dev_split: str = field(default="dev", metadata={"help": "split of the rows that picks the ridge penalty"})
+    max_sentences: int = field(default=8, metadata={"help": "how many of the best-scored sentences offer clause runs"})
+    min_chars: int = field(default=8, metadata={"help": "shortest clause run offered as a headline"})
+    max_chars: int = field(default=80, metadata={"help": "longest clause run offered as a headline"})
 
     def __post_init__(self) -> None:
         self.data, self.out = Path(self.data), Path(self.out)

@@ -53,6 +53,15 @@ def _labels_check(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if report.errors else EXIT_OK
 
 
+def _add_fields(parser: argparse.ArgumentParser, arguments: type, names: tuple[str, ...]) -> None:
+    """One option per dataclass field, typed by its default, explained by its ``help`` metadata."""
+    fields = arguments.__dataclass_fields__
+    for name in names:
+        default = fields[name].default
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
+                            help=f"{fields[name].metadata.get('help', '')} (default: {default})".lstrip())
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     defaults = TrainArguments.__dataclass_fields__
     train = add_command(
@@ -69,9 +78,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--backbone", default=defaults["backbone"].default, help="gemma-3-270m (default), m3e-small, tiny-random or tfidf")
     train.add_argument("--pooling", default=defaults["pooling"].default, choices=["mean", "last"],
                        help="pool the last real token or the mean of all (default: %(default)s)")
-    for name, kind in (("epochs", int), ("batch_size", int), ("learning_rate", float), ("head_learning_rate", float),
-                       ("lora_r", int), ("lora_alpha", int), ("max_length", int), ("max_batch_tokens", int), ("patience", int), ("seed", int)):
-        train.add_argument("--" + name.replace("_", "-"), type=kind, default=defaults[name].default, help=f"(default: {defaults[name].default})")
+    _add_fields(train, TrainArguments, ("epochs", "batch_size", "learning_rate", "head_learning_rate", "lora_r", "lora_alpha",
+                                        "max_length", "max_batch_tokens", "patience", "seed"))
     train.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (smoke tests)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     train.set_defaults(run=_train)
@@ -86,10 +94,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     headline.add_argument("--data", required=True, metavar="FILE.jsonl", help="flashes with titles, e.g. labels/headlines.jsonl")
     headline.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
-    headline_defaults = HeadlineArguments.__dataclass_fields__
-    for name, kind in (("tune_split", str), ("dev_split", str), ("max_sentences", int), ("min_chars", int), ("max_chars", int)):
-        headline.add_argument("--" + name.replace("_", "-"), type=kind, default=headline_defaults[name].default,
-                              help=f"(default: {headline_defaults[name].default})")
+    _add_fields(headline, HeadlineArguments, ("tune_split", "dev_split", "max_sentences", "min_chars", "max_chars"))
     headline.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
     headline.set_defaults(run=_train_headline)
 
