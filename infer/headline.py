@@ -36,6 +36,11 @@ _SPEAKER_FILLER = re.compile(r"^(?:另据|据)|(?:发布|公告|数据|消息)+$
 _NAMELESS = re.compile(r"^(?:公司|该公司|本公司|其|他|她|他们|我们|相关|有关)|记者|人士")
 # A run that opens with the company itself: 华锐精工公告，公司中标… is titled 华锐精工中标….
 _SELF = re.compile(r"^(?:公司|该公司|本公司)")
+# Words editors leave out of a title: relative time (今日, 周四, 晚间, 盘中…) and the year before a month
+# (2022年12月 -> 12月), but not where they start or bound a period (今日起, 2024年3月以来). Dropping them is still
+# trimming: the rest reads as the source wrote it.
+_DROPPED = re.compile(r"(?<![至到])(?:今日|昨日|今天|昨天|近日|日前|周[一二三四五六日]|当天|当日|晚间|早间|午间|盘中|盘后|尾盘)(?![起以至到])"
+                      r"|(?<!\d)\d{4}年(?=\d{1,2}月(?>(?:份|\d{1,2}日|末|底)?)(?![起以至到来]))")
 _PARENTHESIS = re.compile(r"[（(][^（()）]*[）)]")
 _TRAILING = "，,；;：:。！!、 "
 
@@ -68,7 +73,7 @@ FEATURES = (
 @dataclass(frozen=True)
 class Span:
     sentence: int  # index into the sentences given to the ranker
-    text: str
+    text: str  # the clauses, less the words editors drop (and headed by the frame's speaker when attributed)
     first_clause: int
     last_clause: int
     clause_count: int  # clauses in the whole sentence
@@ -89,21 +94,30 @@ def _attributed(name: str, run: str) -> str:
     return name + run[own.end():] if own else f"{name}：{run}"
 
 
+def _compress(text: str) -> str:
+    return _DROPPED.sub("", text)
+
+
+def _edges_stripped(text: str) -> str:
+    return text.strip().strip(_TRAILING)
+
+
 def clause_spans(text: str, sentence: int, min_chars: int, max_chars: int) -> list[Span]:
-    """Every run of whole clauses of ``text`` between ``min_chars`` and ``max_chars`` long, separators stripped.
+    """Every run of whole clauses of ``text`` between ``min_chars`` and ``max_chars`` long, without the words
+    editors drop and the separators at its ends; a run never starts or ends on a clause that had nothing else.
 
     A run right after a reporting frame (华锐精工公告，) is offered a second time headed by the frame's speaker.
     A sentence whose every clause is too long still offers its first clause, as the summarizer's trim would.
     """
     bounds = split_clauses(text)
-    clauses = [text[a:b].strip().rstrip(_TRAILING) for a, b in bounds]
-    runs = [(first, last, text[bounds[first][0]:bounds[last][1]].strip().rstrip(_TRAILING))
-            for first in range(len(bounds)) for last in range(first, len(bounds))]
+    pieces = [_compress(text[a:b]) for a, b in bounds]  # each clause with its separator
+    kept = [i for i, piece in enumerate(pieces) if _edges_stripped(piece)]
+    runs = [(first, last, _edges_stripped("".join(pieces[first:last + 1]))) for first in kept for last in kept if last >= first]
     spans = [Span(sentence, run, first, last, len(bounds)) for first, last, run in runs if min_chars <= len(run) <= max_chars]
     if not spans and runs and len(runs[0][2]) >= min_chars:
         spans.append(Span(sentence, runs[0][2], 0, 0, len(bounds)))
     for first, last, run in runs:
-        name = speaker(clauses[first - 1]) if first else None
+        name = speaker(_edges_stripped(pieces[first - 1])) if first else None
         if name and min_chars <= len(titled := _attributed(name, run)) <= max_chars:
             spans.append(Span(sentence, titled, first, last, len(bounds), attributed=True))
     return spans
@@ -156,7 +170,7 @@ def span_features(sentences: Sequence[str], scores: Sequence[float], spans: Sequ
         before = sentence[slice(*bounds[span.first_clause - 1])].strip().rstrip(_TRAILING) if span.first_clause else ""
         # jieba cuts text into blocks at punctuation first, so a run's words are its clauses' words, each cut once.
         span_words = words(span.text) if span.attributed else [
-            w for clause in bounds[span.first_clause:span.last_clause + 1] for w in words(sentence[slice(*clause)])]
+            w for clause in bounds[span.first_clause:span.last_clause + 1] for w in words(_compress(sentence[slice(*clause)]))]
         rates = np.array([keep(w) for w in span_words] or [keep.prior])
         length = len(span.text) / 30
         rows.append([

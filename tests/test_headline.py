@@ -36,6 +36,16 @@ def test_clause_spans_are_runs_of_whole_clauses_never_cut_inside_a_number():
     attributed = clause_spans("国家统计局数据显示，12月CPI同比上涨1.8%，环比持平。", 0, 8, 80)
     assert [s.text for s in attributed if s.attributed] == ["国家统计局：12月CPI同比上涨1.8%", "国家统计局：12月CPI同比上涨1.8%，环比持平"]
     assert not any(s.attributed for s in clause_spans("公司表示，预计全年经营保持稳定。", 0, 8, 80))  # 公司 names no one
+
+
+def test_clause_spans_leave_out_the_words_editors_drop_but_not_where_a_period_starts():
+    texts = {s.text for s in clause_spans("瑞士央行周四宣布，今日起将政策利率下调25个基点，为2024年3月以来首次降息。", 0, 8, 80)}
+    assert "瑞士央行：今日起将政策利率下调25个基点" in texts and "为2024年3月以来首次降息" in texts
+    assert not any("周四" in text for text in texts)
+    texts = [s.text for s in clause_spans("今日，国家统计局数据显示，2022年12月份CPI同比上涨1.8%。", 0, 8, 80)]
+    assert texts == ["国家统计局数据显示", "国家统计局数据显示，12月份CPI同比上涨1.8%", "12月份CPI同比上涨1.8%",
+                     "国家统计局：12月份CPI同比上涨1.8%"]
+    assert all(trimmed_from(text, "今日，国家统计局数据显示，2022年12月份CPI同比上涨1.8%。") for text in texts)
     # A sentence whose clauses are all too long still offers its first clause, as the summarizer's trim would.
     one_clause = "受海外矿山供应扰动与国内新能源需求超预期的共同影响沪铜主力合约日内涨幅一度超过百分之三并刷新上市以来最高纪录"
     assert [s.text for s in clause_spans(one_clause + "，随后回落。", 2, 8, 30)] == [one_clause]
