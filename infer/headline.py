@@ -2,12 +2,13 @@
 
 An editor titles a flash with its subject, event and key figure. The sentence that carries them often opens with a
 reporting frame (XX公告，/ 据XX数据显示，) or runs on with detail, so the best sentence is rarely the best headline.
-:class:`HeadlineRanker` rates every run of whole clauses of the summarizer's top sentences (a sentence trimmed at
-clause ends, never inside one) with a linear model over the sentence's score and position, the run's length, figures,
-reporting frames, salience and how often editors keep its words, and returns the best run. A run right after a
-reporting frame is offered a second time headed by the frame's speaker (国家统计局：… / 华锐精工中标…), the form
-editors give quotes and notices; it is the sentence with the frame's verb left out. It is fitted to
-team-written flashes and their editors' titles (``labels/headlines.jsonl``) by ``fincard train-headline``.
+:class:`HeadlineRanker` rates every run of whole clauses of the summarizer's top sentences (cut at clause ends, never
+inside a number) with a linear model over the sentence's score and position, the run's length, figures, reporting
+frames, salience and how often editors keep its words, and returns the best run. Like an editor, it leaves out
+relative time words (今日, 周四, 盘中) and the year before a month, and offers a run right after a reporting frame a
+second time headed by the frame's speaker (国家统计局：…, or 华锐精工中标… for a notice's 公司中标…). Nothing else is
+changed: the line still reads as the source wrote it. It is fitted to team-written flashes and their editors' titles
+(``labels/headlines.jsonl``) by ``fincard train-headline``.
 """
 
 from __future__ import annotations
@@ -32,15 +33,20 @@ _FRAME = re.compile(r"(?:公告|表示|指出|称|显示|获悉|认为|报道|�
 _DANGLING = re.compile(r"^(?:此外|同时|其中|而|但|对此|该|此前|另外|目前|不过|此次|这|其|并|且|以及|随后|与此同时)")
 # What a frame's speaker is left with: 国家统计局数据显示 -> 国家统计局, 华锐精工发布公告称 -> 华锐精工, 据彭博社报道 -> 彭博社.
 _SPEAKER_FILLER = re.compile(r"^(?:另据|据)|(?:发布|公告|数据|消息)+$")
-# Speakers a title cannot open with: they name no one.
-_NAMELESS = re.compile(r"^(?:公司|该公司|本公司|其|他|她|他们|我们|相关|有关)|记者|人士")
-# A run that opens with the company itself: 华锐精工公告，公司中标… is titled 华锐精工中标….
-_SELF = re.compile(r"^(?:公司|该公司|本公司)")
+# Speakers a title cannot open with: they name no one (公司, 最新数据显示, 2023年数据显示, 从央行获悉, 利好消息).
+_NAMELESS = re.compile(r"^(?:公司|该|本|此|其|他|她|我们|相关|有关|从|有|最新|官方|初步|公开|统计|市场|业内|分析|报告|研报|财报|年报|"
+                       r"调查|研究|数据|\d)|记者|人士|季度$|利好|利空")
+# A notice whose run opens with the company itself: 华锐精工公告，公司中标… is titled 华锐精工中标…. (公司债 is a bond.)
+_NOTICE = re.compile(r"(?:公告|披露)称?$")
+_SELF = re.compile(r"^(?:该公司|本公司|公司)(?!债|型|法|治理)")
 # Words editors leave out of a title: relative time (今日, 周四, 晚间, 盘中…) and the year before a month
-# (2022年12月 -> 12月), but not where they start or bound a period (今日起, 2024年3月以来). Dropping them is still
-# trimming: the rest reads as the source wrote it.
-_DROPPED = re.compile(r"(?<![至到])(?:今日|昨日|今天|昨天|近日|日前|周[一二三四五六日]|当天|当日|晚间|早间|午间|盘中|盘后|尾盘)(?![起以至到])"
-                      r"|(?<!\d)\d{4}年(?=\d{1,2}月(?>(?:份|\d{1,2}日|末|底)?)(?![起以至到来]))")
+# (2022年12月 -> 12月). They stay where they are part of a longer word (上周四, 3月31日前, 交易日前, 当日均价) or start or
+# bound a period (今日起, 截至今日, 2023年12月至2024年3月, 较2023年末, 2024年3月以来).
+_DROPPED = re.compile(
+    r"(?<![上下本每这该当是至到止于自从在截])周[一二三四五六日](?![起以至到均末内度])"
+    r"|(?<![\d期易节假作工至到止于自从在截])(?:今日|昨日|今天|昨天|近日|日前|当天|当日)(?![起以至到均是为前后])"
+    r"|(?<![至到止于自从在截])(?:晚间|早间|午间|盘中|盘后|尾盘)"
+    r"|(?<![\d至到止于自从在截较比与同])\d{4}年(?=\d{1,2}月(?>(?:份|\d{1,2}日|末|底|初|上旬|中旬|下旬)?)(?![起以至到来后前]))")
 _PARENTHESIS = re.compile(r"[（(][^（()）]*[）)]")
 _TRAILING = "，,；;：:。！!、 "
 
@@ -88,9 +94,10 @@ def speaker(frame: str) -> str | None:
     return name if 2 <= len(name) <= 12 and not _NAMELESS.search(name) and not CLAUSE_END.search(name) else None
 
 
-def _attributed(name: str, run: str) -> str:
-    """The run headed by the frame's speaker, as editors title quotes: 统计局：… , or 华锐精工中标… for 公司中标…."""
-    own = _SELF.match(run)
+def _attributed(frame: str, name: str, run: str) -> str:
+    """The run headed by the frame's speaker, as editors title quotes (统计局：…) and notices (华锐精工中标… for
+    华锐精工公告，公司中标…)."""
+    own = _SELF.match(run) if _NOTICE.search(frame) else None
     return name + run[own.end():] if own else f"{name}：{run}"
 
 
@@ -115,10 +122,12 @@ def clause_spans(text: str, sentence: int, min_chars: int, max_chars: int) -> li
     runs = [(first, last, _edges_stripped("".join(pieces[first:last + 1]))) for first in kept for last in kept if last >= first]
     spans = [Span(sentence, run, first, last, len(bounds)) for first, last, run in runs if min_chars <= len(run) <= max_chars]
     if not spans and runs and len(runs[0][2]) >= min_chars:
-        spans.append(Span(sentence, runs[0][2], 0, 0, len(bounds)))
+        first, last, run = runs[0]
+        spans.append(Span(sentence, run, first, last, len(bounds)))
     for first, last, run in runs:
-        name = speaker(_edges_stripped(pieces[first - 1])) if first else None
-        if name and min_chars <= len(titled := _attributed(name, run)) <= max_chars:
+        frame = _edges_stripped(pieces[first - 1]) if first else ""
+        name = speaker(frame) if frame and not _DANGLING.match(run) else None
+        if name and min_chars <= len(titled := _attributed(frame, name, run)) <= max_chars:
             spans.append(Span(sentence, titled, first, last, len(bounds), attributed=True))
     return spans
 

@@ -6,16 +6,10 @@ import pytest
 from infer import Document, Summarizer
 from infer.cli import main
 from infer.errors import FincardError
-from infer.headline import CONFIG_FILE, FEATURES, HeadlineRanker, KeepRates, clause_spans
-from infer.summarize import rouge_l
+from infer.headline import CONFIG_FILE, FEATURES, HeadlineRanker, KeepRates, _compress, clause_spans, speaker
+from infer.summarize import rouge_l, taken_from
 
 SEPARATORS = "，；：,;:。"
-
-
-def trimmed_from(headline: str, sentence: str) -> bool:
-    """The headline is the sentence with parts left out (a speaker's colon aside): its characters, in order."""
-    rest = iter(sentence)
-    return all(char in rest for char in headline.replace("：", ""))
 
 
 def test_clause_spans_are_runs_of_whole_clauses_never_cut_inside_a_number():
@@ -30,12 +24,44 @@ def test_clause_spans_are_runs_of_whole_clauses_never_cut_inside_a_number():
         assert 8 <= len(span.text) <= 80 and span.clause_count == 4
     assert not any(s.text.endswith("约1") for s in spans)
     assert [s.text for s in clause_spans(sentence, 0, 8, 12)] == ["公司中标国家电网项目", "占营业收入的18.2%", "华锐精工中标国家电网项目"]
-    # Runs after a reporting frame are offered again, headed by its speaker as editors title them.
-    assert [s.text for s in spans if s.attributed] == ["华锐精工中标国家电网项目"] + [
-        "华锐精工" + s.text[2:] for s in spans if not s.attributed and s.first_clause == 1][1:]
+    # Runs after a notice's frame are offered again, headed by the company as editors title them.
+    assert [s.text for s in spans if s.attributed] == [
+        "华锐精工中标国家电网项目", "华锐精工中标国家电网项目，中标金额合计约1,050.3万元",
+        "华锐精工中标国家电网项目，中标金额合计约1,050.3万元，占营业收入的18.2%"]
+    quoted = clause_spans("宁德时代董事长曾毓群表示，公司将加大海外投资力度。", 0, 8, 80)
+    assert [s.text for s in quoted if s.attributed] == ["宁德时代董事长曾毓群：公司将加大海外投资力度"]  # not a notice
     attributed = clause_spans("国家统计局数据显示，12月CPI同比上涨1.8%，环比持平。", 0, 8, 80)
     assert [s.text for s in attributed if s.attributed] == ["国家统计局：12月CPI同比上涨1.8%", "国家统计局：12月CPI同比上涨1.8%，环比持平"]
     assert not any(s.attributed for s in clause_spans("公司表示，预计全年经营保持稳定。", 0, 8, 80))  # 公司 names no one
+
+
+@pytest.mark.parametrize("text, compressed", [
+    ("瑞士央行周四意外宣布降息", "瑞士央行意外宣布降息"),
+    ("英伟达盘后股价大涨", "英伟达股价大涨"),
+    ("公司日前公告", "公司公告"),
+    ("2024年5月10日晚间公告", "5月10日公告"),
+    ("2022年12月份CPI同比上涨1.8%", "12月份CPI同比上涨1.8%"),
+])
+def test_editors_drop_relative_time_and_the_year_before_a_month(text, compressed):
+    assert _compress(text) == compressed
+
+
+@pytest.mark.parametrize("text", [
+    "上周四美联储宣布加息", "本周一度大涨5%", "下周一开始实施", "今天是周三", "于3月31日前完成整改", "在5个交易日前公告",
+    "到期日前不得转让", "本周日均成交额", "当日均价", "节日前后", "将于今日开市起停牌", "截止今日收盘", "今日起调整",
+    "2023年12月至2024年3月", "较2023年12月末", "与2023年12月相比", "从2021年3月开始", "2021年3月后", "2024年3月中旬以来",
+])
+def test_words_that_are_part_of_a_longer_word_or_bound_a_period_stay(text):
+    assert _compress(text) == text
+
+
+@pytest.mark.parametrize("frame, name", [
+    ("华锐精工发布公告称", "华锐精工"), ("国家统计局数据显示", "国家统计局"), ("据彭博社报道", "彭博社"), ("央行有关负责人表示", "央行有关负责人"),
+    ("公司表示", None), ("最新数据显示", None), ("2023年数据显示", None), ("从央行获悉", None), ("利好消息", None),
+    ("财联社记者获悉", None), ("分析人士指出", None), ("一季度数据显示", None), ("铜价大涨", None),
+])
+def test_speaker_of_a_reporting_frame(frame, name):
+    assert speaker(frame) == name
 
 
 def test_clause_spans_leave_out_the_words_editors_drop_but_not_where_a_period_starts():
@@ -45,7 +71,7 @@ def test_clause_spans_leave_out_the_words_editors_drop_but_not_where_a_period_st
     texts = [s.text for s in clause_spans("今日，国家统计局数据显示，2022年12月份CPI同比上涨1.8%。", 0, 8, 80)]
     assert texts == ["国家统计局数据显示", "国家统计局数据显示，12月份CPI同比上涨1.8%", "12月份CPI同比上涨1.8%",
                      "国家统计局：12月份CPI同比上涨1.8%"]
-    assert all(trimmed_from(text, "今日，国家统计局数据显示，2022年12月份CPI同比上涨1.8%。") for text in texts)
+    assert all(taken_from(text, "今日，国家统计局数据显示，2022年12月份CPI同比上涨1.8%。") for text in texts)
     # A sentence whose clauses are all too long still offers its first clause, as the summarizer's trim would.
     one_clause = "受海外矿山供应扰动与国内新能源需求超预期的共同影响沪铜主力合约日内涨幅一度超过百分之三并刷新上市以来最高纪录"
     assert [s.text for s in clause_spans(one_clause + "，随后回落。", 2, 8, 30)] == [one_clause]
@@ -110,7 +136,7 @@ def test_summarizer_with_the_shipped_ranker_trims_the_headline_cites_it_and_does
     doc = Document.from_paragraphs(paragraphs)
     gist = Summarizer(headline=HeadlineRanker.load()).summarize(doc, max_bullets=2)
     # The news sentence, cut to a run of its clauses: the reporting frame or the trailing detail goes.
-    assert gist.headline.citations == [1] and trimmed_from(gist.headline.text, NEWS) and len(gist.headline.text) < len(NEWS) - 10
+    assert gist.headline.citations == [1] and taken_from(gist.headline.text, NEWS) and len(gist.headline.text) < len(NEWS) - 10
     assert [b.text for b in gist.bullets] == [MARKET, "公司表示，项目顺利履行将对未来经营业绩产生积极影响。"]
     assert Summarizer().summarize(doc, max_bullets=0).headline.text == NEWS  # without a ranker: the whole sentence
 
@@ -171,6 +197,6 @@ def test_headline_model_option_of_the_summarize_command(tmp_path, capsys):
         args = ["summarize", str(data), "-o", str(tmp_path / "cards.jsonl"), "--no-classifier", "--max-bullets", "0"]
         assert main(args + (["--headline-model", option] if option else [])) == 0
         headlines[option] = json.loads((tmp_path / "cards.jsonl").read_text(encoding="utf-8"))["headline"]["text"]
-    assert headlines["none"] == NEWS and trimmed_from(headlines[None], NEWS) and len(headlines[None]) < len(NEWS)
+    assert headlines["none"] == NEWS and taken_from(headlines[None], NEWS) and len(headlines[None]) < len(NEWS)
     assert main(["summarize", str(data), "--no-classifier", "--headline-model", str(tmp_path / "nothing")]) == 2
     assert "train-headline" in capsys.readouterr().err
