@@ -122,8 +122,9 @@ def write_headline_card(args: HeadlineArguments, report: dict[str, Any]) -> None
     text = f"""# {args.out.name}
 
 The 核心观点 ranker of fincard's summarizer: a ridge regression that rates every run of whole clauses of an
-article's {args.max_sentences} best sentences ({args.min_chars}–{args.max_chars} characters) by its predicted character ROUGE-L
-against an editor's title, and keeps the best. Weights, feature scaling and the words' keep rates are in `headline.json`.
+article's {args.max_sentences} best sentences ({args.min_chars}–{args.max_chars} characters; relative time words and the year before a month
+left out; a run after a reporting frame offered once more headed by the frame's speaker, 国家统计局：…) by its
+predicted character ROUGE-L against an editor's title, and keeps the best. Weights, feature scaling and the words' keep rates are in `headline.json`.
 
 ## Recipe
 
