@@ -171,15 +171,18 @@ def span_features(sentences: Sequence[str], scores: Sequence[float], spans: Sequ
             frequency[word] = frequency.get(word, 0) + 1
     opening = split_clauses(sentences[0])[:1] if sentences else []
     opening_words = set(words(sentences[0][slice(*opening[0])])) if opening else set()
+    clauses: dict[int, list[str]] = {}  # each sentence's clauses, split once for all its runs
     rows = []
     for span in spans:
-        sentence = sentences[span.sentence]
-        bounds = split_clauses(sentence)
-        opening = sentence[slice(*bounds[span.first_clause])].strip().rstrip(_TRAILING)
-        before = sentence[slice(*bounds[span.first_clause - 1])].strip().rstrip(_TRAILING) if span.first_clause else ""
+        if span.sentence not in clauses:
+            sentence = sentences[span.sentence]
+            clauses[span.sentence] = [sentence[a:b] for a, b in split_clauses(sentence)]
+        own = clauses[span.sentence]
+        opening = own[span.first_clause].strip().rstrip(_TRAILING)
+        before = own[span.first_clause - 1].strip().rstrip(_TRAILING) if span.first_clause else ""
         # jieba cuts text into blocks at punctuation first, so a run's words are its clauses' words, each cut once.
         span_words = words(span.text) if span.attributed else [
-            w for clause in bounds[span.first_clause:span.last_clause + 1] for w in words(_compress(sentence[slice(*clause)]))]
+            w for clause in own[span.first_clause:span.last_clause + 1] for w in words(_compress(clause))]
         rates = np.array([keep(w) for w in span_words] or [keep.prior])
         length = len(span.text) / 30
         rows.append([

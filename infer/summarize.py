@@ -356,7 +356,7 @@ class Summarizer:
             neutral = self.classifier.schema.neutral_stance
             features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
             features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
-        score = self._weighted(features)
+        score = self._weighted(features) if predictions is not None else text_score
         span = self.headline.choose([c.untrimmed for c in candidates], text_score) if self.headline else None
         picked = self._mmr(candidates, score, similarity, max_bullets + 1, first=span.sentence if span else None)
         if span:

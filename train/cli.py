@@ -13,12 +13,17 @@ from infer.errors import ErrorLog
 from .args import HeadlineArguments, TrainArguments
 
 
+def _from_namespace(arguments: type, args: argparse.Namespace):
+    """The arguments dataclass built from the parsed options that are its fields (validated by its __post_init__)."""
+    fields = {f.name for f in dataclasses.fields(arguments)}
+    return arguments(**{k: v for k, v in vars(args).items() if k in fields})
+
+
 def _train(args: argparse.Namespace) -> int:
     from .trainer import Interrupted, train
 
-    fields = {f.name for f in dataclasses.fields(TrainArguments)}
     try:
-        metrics = train(TrainArguments(**{k: v for k, v in vars(args).items() if k in fields}))
+        metrics = train(_from_namespace(TrainArguments, args))
     except Interrupted as exc:
         print(f"fincard train: interrupted: {exc}")
         return 130
@@ -35,8 +40,7 @@ def _train(args: argparse.Namespace) -> int:
 def _train_headline(args: argparse.Namespace) -> int:
     from .headline import fit_headline, write_headline_card
 
-    fields = {f.name for f in dataclasses.fields(HeadlineArguments)}
-    arguments = HeadlineArguments(**{k: v for k, v in vars(args).items() if k in fields})
+    arguments = _from_namespace(HeadlineArguments, args)
     with ErrorLog(args.errors) as errors:
         ranker, report = fit_headline(arguments, errors, lambda rows: progress(rows, "train-headline", "row"))
     ranker.save_pretrained(arguments.out)
