@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from importlib.metadata import entry_points
 from typing import Callable, Sequence
@@ -21,6 +22,7 @@ from . import __version__
 from .errors import ErrorLog, FincardError
 from .readers import FORMATS, read_documents
 from .render import atomic_output, json_line, paragraph_row
+from .summarize import VECTORS
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -97,12 +99,30 @@ def _load_headline(model: str | None):
     return None if model == "none" else HeadlineRanker.load(model)
 
 
-def _summarize(args: argparse.Namespace) -> int:
-    from .summarize import Summarizer
+def add_summarizer_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vectors", choices=VECTORS, default="tfidf",
+                        help="sentence vectors for centrality, title similarity and MMR: tfidf (jieba words, default) or "
+                        "classifier (the model's pooled embeddings; needs the classifier, slower)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
+                        help="change one SummarizerConfig weight or limit, e.g. --set position=1.5 --set names=0.1 "
+                        "(repeatable; the fields are listed in infer/summarize.py)")
 
-    headline = _load_headline(args.headline_model)  # before the classifier: a bad path is reported at once
-    summarizer = Summarizer(None if args.no_classifier else _load_classifier(args.model), batch_size=args.batch_size,
-                            headline=headline)
+
+def _fincard_summarizer(args: argparse.Namespace, with_classifier: bool, **kwargs):
+    """fincard's summarizer for the command's --model, --vectors, --set and --headline-model. The ranker loads before
+    the classifier, so that a bad path is reported at once."""
+    from .summarize import Summarizer, SummarizerConfig
+
+    config = SummarizerConfig.from_settings(args.settings, vectors=args.vectors)
+    if config.vectors == "classifier" and not with_classifier:
+        raise FincardError("--vectors classifier uses the classifier's embeddings: run with one "
+                           "(eval-gist: give --model DIR; summarize: leave out --no-classifier)")
+    headline = _load_headline(args.headline_model)
+    return Summarizer(_load_classifier(args.model) if with_classifier else None, config, headline=headline, **kwargs)
+
+
+def _summarize(args: argparse.Namespace) -> int:
+    summarizer = _fincard_summarizer(args, not args.no_classifier, batch_size=args.batch_size)
     as_jsonl = str(args.output or "").lower().endswith((".jsonl", ".ndjson", ".json"))
     with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
         for doc in progress(read_documents(args.inputs, args.format, errors), "summarize"):
@@ -112,25 +132,28 @@ def _summarize(args: argparse.Namespace) -> int:
 
 
 def _eval_gist(args: argparse.Namespace) -> int:
-    from .summarize import LeadSummarizer, REAL_DATA, Summarizer, TextRankSummarizer, evaluate, read_eval_rows
+    from .summarize import LeadSummarizer, REAL_DATA, TextRankSummarizer, evaluate, read_eval_rows
 
     path = Path(args.data)
     if not path.exists() and (REAL_DATA / path).is_file():
         path = REAL_DATA / path
     if args.method == "fincard":
-        headline = _load_headline(args.headline_model)
-        summarizer = Summarizer(_load_classifier(args.model) if args.model else None, headline=headline)
+        summarizer = _fincard_summarizer(args, bool(args.model))
     else:
         summarizer = LeadSummarizer() if args.method == "lead" else TextRankSummarizer()
     with ErrorLog(args.errors) as errors:
         rows = read_eval_rows(path, errors, args.split)
         report = evaluate(summarizer, rows, args.sentences, lambda rows: progress(rows, f"eval-gist {args.method}", "row"))
     report = {"data": str(path), "method": args.method, "split": args.split, **report}
+    if args.method == "fincard":
+        report["config"] = asdict(summarizer.config)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
         lines = report["sentences"] or "as many as the reference"
         print(f"{report['data']} · method {args.method} · split {args.split or 'all'} · {report['rows']} rows · lines per gist: {lines}")
+        if args.method == "fincard" and (args.vectors != "tfidf" or args.settings):
+            print(f"summarizer  --vectors {args.vectors} {' '.join(f'--set {s}' for s in args.settings)}".rstrip())
         print(f"character F1  ROUGE-1 {report['rouge1']:.4f}  ROUGE-2 {report['rouge2']:.4f}  ROUGE-L {report['rougeL']:.4f}")
         if "selection" in report:
             sel = report["selection"]
@@ -234,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(summarize)
     summarize.add_argument("--no-classifier", action="store_true", help="skip the classifier: faster, bullets not grouped by theme")
     add_headline_argument(summarize)
+    add_summarizer_arguments(summarize)
     summarize.set_defaults(run=_summarize)
 
     eval_gist = add_command(
@@ -252,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_gist.add_argument("--split", metavar="NAME", help="only rows whose 'split' is NAME (e.g. dev)")
     eval_gist.add_argument("--model", metavar="DIR", help="a trained classifier for --method fincard (default: none)")
     add_headline_argument(eval_gist)
+    add_summarizer_arguments(eval_gist)
     eval_gist.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
     eval_gist.add_argument("--json", action="store_true", help="print the report as one JSON object")
     eval_gist.set_defaults(run=_eval_gist)

@@ -25,6 +25,8 @@ _BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
 # Clause ends: CJK separators anywhere, ASCII ones unless inside a number (1,050 or 10:30).
 CLAUSE_END = re.compile(r"[，；：]|(?<!\d)[,;:]|[,;:](?!\d)")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+# jieba's part-of-speech tags of proper names: persons (nr, nrfg, nrt), places (ns), organisations (nt), others (nz).
+_NAME_TAGS = ("nr", "ns", "nt", "nz")
 _WORD = re.compile(r"\w")
 
 
@@ -79,3 +81,17 @@ def words(text: str) -> list[str]:
 def _cut(text: str) -> tuple[str, ...]:
     # The summarizer and the headline ranker segment the same sentences and clauses: cut each text once.
     return tuple(w for w in _jieba().lcut(text) if _WORD.search(w))
+
+
+@lru_cache(maxsize=1)
+def _tagger():
+    import jieba.posseg
+
+    _jieba()  # quiets jieba's log
+    return jieba.posseg
+
+
+@lru_cache(maxsize=1 << 14)
+def names(text: str) -> frozenset[str]:
+    """The distinct proper names of ``text`` (persons, places, organisations, brands) by jieba's part-of-speech tags."""
+    return frozenset(pair.word for pair in _tagger().cut(text) if pair.flag.startswith(_NAME_TAGS))

@@ -19,7 +19,7 @@ import json
 import re
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -31,7 +31,7 @@ from .errors import FincardError
 from .headline import HeadlineRanker
 from .metrics import prf
 from .readers import ReadError, parse_date
-from .segment import CLAUSE_END, NUMBER, split_paragraphs, words
+from .segment import CLAUSE_END, NUMBER, names, split_paragraphs, words
 
 HEADLINE_SECTION = "核心观点"
 UNGROUPED_SECTION = "要点"  # the heading of bullets when there is no classifier to group them by theme
@@ -296,6 +296,7 @@ class SummarizerConfig:
     title: float = 1.0  # similarity to the document's title
     cue: float = 1.0  # states a view or forecast (预计, 认为, 建议, 评级...)
     numbers: float = 0.15  # figures per sentence, saturating at 3
+    names: float = 0.0  # distinct proper names per sentence (jieba's nr/ns/nt/nz tags), saturating at 3
     theme: float = 0.15  # classifier: highest theme score
     stance: float = 0.1  # classifier: 1 - neutral score
     redundancy: float = 0.25  # MMR: penalty per unit of similarity to an already picked sentence
@@ -305,7 +306,7 @@ class SummarizerConfig:
     vectors: str = "tfidf"  # sentence vectors for similarity: "tfidf" (jieba words) or "classifier" (its embed())
 
     def __post_init__(self) -> None:
-        weights = ("centrality", "position", "title", "cue", "numbers", "theme", "stance", "redundancy")
+        weights = ("centrality", "position", "title", "cue", "numbers", "names", "theme", "stance", "redundancy")
         for name in weights:
             if getattr(self, name) < 0:
                 raise ValueError(f"SummarizerConfig.{name} is {getattr(self, name)}: weights must be 0 or more")
@@ -319,6 +320,25 @@ class SummarizerConfig:
             )
         if self.vectors not in VECTORS:
             raise ValueError(f"SummarizerConfig.vectors is {self.vectors!r}: use one of {', '.join(VECTORS)}")
+
+    @classmethod
+    def from_settings(cls, settings: Sequence[str], **values: Any) -> "SummarizerConfig":
+        """A config from ``NAME=VALUE`` strings (the CLI's ``--set``) on top of ``values``; FincardError names a bad one."""
+        types = {f.name: f.type for f in fields(cls)}
+        for setting in settings:
+            name, equals, value = setting.partition("=")
+            name = name.strip()
+            if not equals or name not in types:
+                raise FincardError(f"setting {setting!r}: expected NAME=VALUE with NAME one of {', '.join(types)}")
+            convert, kind = {"float": (float, "a number"), "int": (int, "a whole number")}.get(types[name], (str, "text"))
+            try:
+                values[name] = convert(value.strip())
+            except ValueError:
+                raise FincardError(f"setting {setting!r}: {name} takes {kind}, not {value.strip()!r}") from None
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise FincardError(str(exc)) from None
 
 
 class Summarizer:
@@ -397,6 +417,7 @@ class Summarizer:
             "title": _scaled(to_title),
             "cue": _scaled([float(bool(_CUE.search(t))) for t in texts]),
             "numbers": _scaled([min(len(NUMBER.findall(t)), 3) for t in texts]),
+            "names": _scaled([min(len(names(t)), 3) for t in texts]) if config.names else np.zeros(len(texts)),
         }
         return features, similarity
 

@@ -271,6 +271,23 @@ def test_config_is_validated_with_what_to_change():
     assert_cited_faithfully(article(), gist)
 
 
+def test_names_weight_prefers_sentences_that_name_who_and_where():
+    doc = Document.from_paragraphs(["今天市场情绪平稳，大家都在观望后市。", "宁德时代与特斯拉在上海签署供货协议，比亚迪随后跟进。"])
+    only = dict(centrality=0, position=0, title=0, cue=0, numbers=0, theme=0, stance=0)
+    assert Summarizer(config=SummarizerConfig(**only, names=1.0)).summarize(doc, 0).headline.citations == [2]
+    assert Summarizer(config=SummarizerConfig(**{**only, "position": 1.0})).summarize(doc, 0).headline.citations == [1]
+
+
+def test_config_from_settings():
+    config = SummarizerConfig.from_settings(["names=0.5", " max_chars = 60"], vectors="classifier")
+    assert (config.names, config.max_chars, config.vectors) == (0.5, 60, "classifier")
+    assert SummarizerConfig.from_settings([]) == SummarizerConfig()
+    for bad, message in [("nams=1", "NAME one of"), ("names", "NAME one of"), ("max_chars=6.5", "takes a whole number"),
+                         ("position=-1", "must be 0 or more")]:
+        with pytest.raises(FincardError, match=message):
+            SummarizerConfig.from_settings([bad])
+
+
 def test_rouge():
     assert rouge_l(["铜价上涨"], ["铜价上涨"]) == rouge_n(["铜价上涨"], ["铜价上涨"], 2) == 1.0
     assert rouge_l(["铜价上涨"], ["央行降准"]) == rouge_n(["铜价上涨"], ["央行降准"], 1) == 0.0
@@ -372,3 +389,23 @@ def test_headline_tuning_flashes_have_an_editor_title_not_a_copied_sentence():
 
 def test_bullet_and_gist_are_exported():
     assert Bullet("铜价上涨。", [1]).to_dict() == {"text": "铜价上涨。", "citations": [1], "theme": None, "stance": None, "section": None}
+
+
+def test_classifier_vectors_from_the_cli(tmp_path, tiny_model, seed_path, capsys, monkeypatch):
+    from infer import Classifier
+
+    data = tmp_path / "gist.jsonl"
+    row = {"text": "铜价大涨3%，创历史新高。\n库存连续三周下降。\n分析师看好后市。", "gist": ["铜价创历史新高"]}
+    data.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["eval-gist", "--data", str(data), "--vectors", "classifier"]) == 2
+    assert "give --model DIR" in capsys.readouterr().err
+    assert main(["summarize", str(seed_path), "--no-classifier", "--vectors", "classifier"]) == 2
+    assert "leave out --no-classifier" in capsys.readouterr().err
+
+    embedded = []
+    embed = Classifier.embed
+    monkeypatch.setattr(Classifier, "embed", lambda self, texts, batch_size=32: embedded.append(texts) or embed(self, texts, batch_size))
+    assert main(["eval-gist", "--data", str(data), "--model", str(tiny_model), "--vectors", "classifier", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows"] == 1 and 0 < report["rougeL"] <= 1 and report["config"]["vectors"] == "classifier"
+    assert embedded and "铜价大涨3%，创历史新高。" in embedded[0]  # the sentences were compared by the model's vectors
