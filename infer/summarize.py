@@ -3,8 +3,9 @@
 Modelled on sumy: every summarizer is one class with ``summarize(doc, max_bullets) -> Gist``. It rates the
 candidate sentences, keeps the best ones and restores document order. :class:`LeadSummarizer` and
 :class:`TextRankSummarizer` are the baselines; :class:`Summarizer` (fincard) cleans datelines and boilerplate,
-scores centrality, position, similarity to the title, cue words, figures and (with a classifier) theme relevance
-and stance strength, removes redundancy with MMR and groups the bullets under the schema's theme names. Its
+scores centrality, position, similarity to the title, cue words, figures, optionally proper names, and (with a
+classifier) theme relevance and stance strength, removes redundancy with MMR and groups the bullets under the
+schema's theme names. Its
 weights were tuned on the ``tune`` rows of ``labels/articles.jsonl``. With a :class:`infer.headline.HeadlineRanker`
 the 核心观点 line is the ranker's best run of clauses of the top sentences; without one, the best sentence.
 
