@@ -5,8 +5,7 @@ candidate sentences, keeps the best ones and restores document order. :class:`Le
 :class:`TextRankSummarizer` are the baselines; :class:`Summarizer` (fincard) cleans datelines and boilerplate,
 scores centrality, position, similarity to the title, cue words, figures, optionally proper names, and (with a
 classifier) theme relevance and stance strength, removes redundancy with MMR and groups the bullets under the
-schema's theme names. Its
-weights were tuned on the ``tune`` rows of ``labels/articles.jsonl``. With a :class:`infer.headline.HeadlineRanker`
+schema's theme names. Its weights were tuned on the ``tune`` rows of ``labels/articles.jsonl``. With a :class:`infer.headline.HeadlineRanker`
 the 核心观点 line is the ranker's best run of clauses of the top sentences; without one, the best sentence.
 
 The classifier is any object with ``predict(texts, batch_size=32)`` returning predictions with ``themes``,
@@ -325,13 +324,14 @@ class SummarizerConfig:
     @classmethod
     def from_settings(cls, settings: Sequence[str], **values: Any) -> "SummarizerConfig":
         """A config from ``NAME=VALUE`` strings (the CLI's ``--set``) on top of ``values``; FincardError names a bad one."""
-        types = {f.name: f.type for f in fields(cls)}
+        types = {f.name: type(f.default) for f in fields(cls)}  # as the train commands type their options
         for setting in settings:
             name, equals, value = setting.partition("=")
             name = name.strip()
             if not equals or name not in types:
                 raise FincardError(f"setting {setting!r}: expected NAME=VALUE with NAME one of {', '.join(types)}")
-            convert, kind = {"float": (float, "a number"), "int": (int, "a whole number")}.get(types[name], (str, "text"))
+            convert = types[name]
+            kind = {float: "a number", int: "a whole number"}.get(convert, "text")
             try:
                 values[name] = convert(value.strip())
             except ValueError:
@@ -418,6 +418,7 @@ class Summarizer:
             "title": _scaled(to_title),
             "cue": _scaled([float(bool(_CUE.search(t))) for t in texts]),
             "numbers": _scaled([min(len(NUMBER.findall(t)), 3) for t in texts]),
+            # Part-of-speech tagging is the slowest feature: skipped while its weight is 0 (the default).
             "names": _scaled([min(len(names(t)), 3) for t in texts]) if config.names else np.zeros(len(texts)),
         }
         return features, similarity
