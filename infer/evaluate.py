@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import FincardError
 from .metrics import stance_metrics, theme_cuts, theme_metrics
-from .readers import ErrorHandler, ReadError
+from .errors import ErrorHandler, ReadError
 from .schema import Schema
 
 

@@ -69,7 +69,9 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel
 
-    class Classifier(torch.nn.Module):
+    class ThemeStanceModel(torch.nn.Module):
+        """The backbone with LoRA adapters, pooled, under a theme head (sigmoid) and a stance head (softmax)."""
+
         def __init__(self):
             super().__init__()
             base = AutoModel.from_pretrained(backbone_folder, dtype=getattr(torch, dtype))
@@ -89,7 +91,7 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
             pooled = self.dropout(self.embed(input_ids, attention_mask)).float()  # heads stay fp32: they are tiny
             return self.theme_head(pooled), self.stance_head(pooled)
 
-    return Classifier()
+    return ThemeStanceModel()
 
 
 def load_merged(folder: Path, config: ModelConfig, schema: Schema, backbone_folder: Path, dtype: str = "bfloat16"):

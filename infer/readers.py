@@ -14,12 +14,12 @@ import json
 import logging
 import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 from .document import Document, Paragraph
+from .errors import ErrorHandler, ReadError, raise_error
 from .segment import split_paragraphs
 
 logger = logging.getLogger("fincard")
@@ -32,29 +32,6 @@ _SEARCH_MARKER = "搜索文档"
 _CITATION_RUN = re.compile(r"\s*((?:\[\d+\]\s*)+)")
 _CITATION = re.compile(r"\[(\d+)\]")
 _BULLET_SEPARATOR = " - "
-
-
-@dataclass(frozen=True)
-class ReadError(Exception):
-    """A bad file or row: where it is and what is wrong, as one JSON-ready record."""
-
-    file: str
-    line: int | None
-    error: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.error}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "error": self.error}
-
-
-ErrorHandler = Callable[[ReadError], None]
-
-
-def _raise(error: ReadError) -> None:
-    raise error
 
 
 def read_documents(
@@ -70,7 +47,7 @@ def read_documents(
     """
     if format is not None and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}: choose one of {', '.join(FORMATS)}")
-    handle = on_error or _raise
+    handle = on_error or raise_error
     inputs = [paths_or_stdin] if isinstance(paths_or_stdin, (str, Path)) else list(paths_or_stdin)
     for item in inputs:
         for name, path in _expand(str(item), handle):

@@ -30,7 +30,8 @@ from .document import Document, Sentence, metadata_dict
 from .errors import FincardError
 from .headline import HeadlineRanker
 from .metrics import prf
-from .readers import ReadError, parse_date
+from .errors import ReadError
+from .readers import parse_date
 from .segment import CLAUSE_END, NUMBER, names, split_paragraphs, words
 
 HEADLINE_SECTION = "核心观点"

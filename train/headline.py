@@ -17,7 +17,7 @@ import numpy as np
 
 from infer.errors import FincardError
 from infer.headline import FEATURES, HeadlineRanker, KeepRates, Span, span_features, top_spans
-from infer.readers import ReadError
+from infer.errors import ReadError
 from infer.summarize import EvalRow, Summarizer, read_eval_rows, rouge_l
 
 from .args import HeadlineArguments

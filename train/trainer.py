@@ -12,7 +12,6 @@ import math
 import shutil
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
