@@ -23,11 +23,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Callable
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in fincard may reach a model hub
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)  # peft vs transformers 5
-
-from .errors import FincardError  # noqa: E402
+from .errors import FincardError
 
 logger = logging.getLogger("fincard")
 
@@ -52,6 +48,13 @@ class Backbone:
     licence: str
     load_folder: Callable[[], Path]  # a local folder that AutoModel/AutoTokenizer read offline
     lora_targets: tuple[str, ...] = GEMMA_LORA_TARGETS  # attention and MLP projections
+
+
+def offline() -> None:
+    """Set before transformers is first used, here rather than at import: importing infer changes no process state."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in fincard may reach a model hub
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)  # peft vs transformers 5
 
 
 def fincard_home() -> Path:
@@ -181,6 +184,7 @@ def backbone_folder(name: str) -> Path:
     """The local folder of a backbone, converted or built on first use."""
     if name not in BACKBONES:
         raise FincardError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
+    offline()
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # a local load needs no "Loading weights" bar

@@ -18,33 +18,37 @@ import numpy as np
 
 from .classifier import Classifier
 from .errors import FincardError
-from .headline import HeadlineRanker
-from .readers import read_documents
+from .readers import read_documents, read_jsonl_rows
 
-ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEXTS = ("labels/corpus/test.jsonl", "seeds")  # in a checkout: the team's test paragraphs and the seeds
 
 
-def bench_texts(n: int) -> list[str]:
-    """The labelled test paragraphs and the seed paragraphs (a realistic length mix), repeated to ``n``.
-
-    Whole multi-paragraph items of the test split are left out: fincard classifies documents paragraph by paragraph.
-    """
-    texts = []
-    test = ROOT / "labels" / "corpus" / "test.jsonl"
-    if test.exists():
-        rows = (json.loads(line)["text"] for line in test.open(encoding="utf-8") if line.strip())
-        texts += [text for text in rows if "\n" not in text]
-    texts += [p.text for doc in read_documents(ROOT / "seeds", on_error=lambda e: None) for p in doc.paragraphs]
+def bench_texts(n: int, sources: Sequence[str | Path] = DEFAULT_TEXTS) -> list[str]:
+    """Paragraphs of ``sources`` (a realistic length mix), repeated to ``n``: the ``text`` of labelled JSONL rows, or
+    the paragraphs of any other input. Whole multi-paragraph labelled items are left out: fincard classifies
+    documents paragraph by paragraph."""
+    texts: list[str] = []
+    for source in map(Path, sources):
+        if not source.exists():
+            continue
+        if source.suffix == ".jsonl":
+            rows = (row.get("text") for _, row in read_jsonl_rows(source, lambda error: None))
+            texts += [text for text in rows if isinstance(text, str) and "\n" not in text]
+        else:
+            texts += [p.text for doc in read_documents(source, on_error=lambda error: None) for p in doc.paragraphs]
     if not texts:
-        raise FincardError("no benchmark texts: labels/corpus/test.jsonl and seeds/ are missing")
+        raise FincardError(f"no benchmark texts in {', '.join(map(str, sources))}: run from the repository root or give --texts")
     return [texts[i % len(texts)] for i in range(n)]
 
 
-def time_run(classifier: Classifier, articles: int, paragraphs_per_article: int = 8) -> dict[str, Any]:
-    """Seconds of ``fincard run`` (read, classify, summarize, write) on ``articles`` articles made of bench texts."""
+def time_run(classifier: Classifier, articles: int, texts: Sequence[str], paragraphs_per_article: int = 8) -> dict[str, Any]:
+    """Seconds of ``fincard run`` (read, classify, summarize, write) on ``articles`` articles made of ``texts``,
+    with the shipped 核心观点 ranker."""
+    from .fincard import FinCard
     from .pipeline import run
+    from .summarize import Summarizer
 
-    texts = bench_texts(articles * paragraphs_per_article)
+    texts = [texts[i % len(texts)] for i in range(articles * paragraphs_per_article)]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "articles.jsonl"
         with data.open("w", encoding="utf-8") as out:
@@ -52,7 +56,7 @@ def time_run(classifier: Classifier, articles: int, paragraphs_per_article: int 
                 chunk = texts[a * paragraphs_per_article:(a + 1) * paragraphs_per_article]
                 out.write(json.dumps({"id": f"bench-{a}", "paragraphs": chunk}, ensure_ascii=False) + "\n")
         started = time.perf_counter()
-        summary = run([str(data)], Path(tmp) / "out", classifier, headline=HeadlineRanker.load())
+        summary = run([str(data)], Path(tmp) / "out", FinCard(classifier, Summarizer(classifier)))
         seconds = time.perf_counter() - started
     return {"run_articles": articles, "run_paragraphs": summary.paragraphs, "run_s": round(seconds, 1),
             "run_pps": round(summary.paragraphs / seconds, 1)}
@@ -135,8 +139,8 @@ def agreement(classifier: Classifier, reference: tuple[np.ndarray, np.ndarray], 
 
 
 def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, batch_size: int = 32, int8: bool = False,
-              run_articles: int = 0) -> dict[str, Any]:
-    texts = bench_texts(n)
+              run_articles: int = 0, sources: Sequence[str | Path] = DEFAULT_TEXTS) -> dict[str, Any]:
+    texts = bench_texts(n, sources)
     started = time.perf_counter()
     classifier = Classifier.load(model)
     classifier.predict(texts[:1])
@@ -156,7 +160,7 @@ def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, 
         int8_s, int8_scores = timed(lambda: quantised.scores(texts, batch_size), repeats)
         extra = {"int8_pps": round(n / int8_s, 1), "int8_agreement": agreement(classifier, baseline_scores, int8_scores)}
     if run_articles:
-        extra |= time_run(classifier, run_articles)
+        extra |= time_run(classifier, run_articles, texts)
     tokens = sum(len(ids) for ids in classifier.scorer.tokenizer.ids(texts))
     engine_gflops = tokens * linear_gflop_per_token(classifier.scorer.module) / fincard_s
     return {

@@ -13,8 +13,8 @@ from .errors import FincardError
 from .metrics import theme_cuts
 from .model import TFIDF, ModelConfig, TfidfBaseline
 from .schema import Schema
+from .shipped import model_path
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "fincard-zh-v1"
 
 
 @dataclass
@@ -38,9 +38,13 @@ class Classifier:
         self.scorer = scorer  # .scores(texts, batch_size) -> (theme probabilities, stance probabilities)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Classifier":
-        """The shipped default model (or ``$FINCARD_MODEL``), or the model folder at ``path``."""
-        folder = Path(path or os.environ.get("FINCARD_MODEL") or DEFAULT_MODEL)
+    def load(cls, path: str | Path | None = None, *, threads: int | str | None = "auto") -> "Classifier":
+        """The model folder at ``path``, else ``$FINCARD_MODEL``, else the shipped ``fincard-zh-v1``.
+
+        ``threads``: torch threads for a transformer model: ``"auto"`` (the cores this process may use), a number,
+        or None to leave torch's setting alone (when the caller, e.g. a Ray actor, manages threads itself).
+        """
+        folder = Path(path or os.environ.get("FINCARD_MODEL") or model_path())
         if not folder.is_dir():
             raise FincardError(f"model folder {folder} does not exist; train one with `fincard train --out {folder}`")
         config = ModelConfig.load(folder)
@@ -50,7 +54,7 @@ class Classifier:
         else:
             from .engine import TransformerEngine
 
-            scorer = TransformerEngine.load(folder, config, schema)
+            scorer = TransformerEngine.load(folder, config, schema, threads=threads)
         return cls(folder, config, schema, scorer)
 
     def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:

@@ -20,9 +20,13 @@ from tqdm import tqdm
 
 from . import __version__
 from .errors import ErrorLog, FincardError
+from .bench import DEFAULT_TEXTS
 from .readers import FORMATS, read_documents
-from .render import atomic_output, json_line, paragraph_row
-from .summarize import VECTORS
+from .render import atomic_output, json_line, open_records, paragraph_row
+from .summarize import SHIPPED, VECTORS
+
+# A convenience of the command line only: --data names of the team's real evaluation files, beside the checkout.
+REAL_DATA = Path("..") / "shared" / "data" / "real"
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -58,7 +62,7 @@ def add_input_arguments(parser: argparse.ArgumentParser, errors_option: bool = T
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model`` and ``--batch-size`` for the commands that run the classifier."""
-    parser.add_argument("--model", metavar="DIR", help="model folder (default: $FINCARD_MODEL or the shipped models/fincard-zh-v1)")
+    parser.add_argument("--model", metavar="DIR", help="model folder (default: $FINCARD_MODEL or the shipped fincard-zh-v1)")
     parser.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch (default: 32)")
 
 
@@ -68,9 +72,9 @@ def progress(iterable, desc: str, unit: str = "doc"):
 
 
 def _parse(args: argparse.Namespace) -> int:
-    with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
+    with ErrorLog(args.errors) as errors, open_records(args.output, "documents") as out:
         for doc in progress(read_documents(args.inputs, args.format, errors), "parse"):
-            out.write(json_line(doc.to_dict()))
+            out.write(doc.to_dict())
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
@@ -81,22 +85,10 @@ def _non_negative(value: str) -> int:
     return number
 
 
-def _load_classifier(model: str | None):
-    from .classifier import Classifier  # only when asked: it loads torch and the model
-
-    return Classifier.load(model)
-
-
 def add_headline_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headline-model", metavar="DIR|none",
-                        help="the 核心观点 ranker (default: the shipped models/fincard-headline-v1); "
+                        help="the 核心观点 ranker (default: the shipped fincard-headline-v1); "
                         "none: the best sentence, cut at a clause end like the bullets")
-
-
-def _load_headline(model: str | None):
-    from .headline import HeadlineRanker
-
-    return None if model == "none" else HeadlineRanker.load(model)
 
 
 def add_summarizer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,37 +100,46 @@ def add_summarizer_arguments(parser: argparse.ArgumentParser) -> None:
                         "(repeatable; the fields are listed in infer/summarize.py)")
 
 
-def _fincard_summarizer(args: argparse.Namespace, with_classifier: bool, **kwargs):
-    """fincard's summarizer for the command's --model, --vectors, --set and --headline-model. The ranker loads before
-    the classifier, so that a bad path is reported at once."""
-    from .summarize import Summarizer, SummarizerConfig
+def _fincard(args: argparse.Namespace, with_classifier: bool = True, gists: bool = True):
+    """The library's FinCard for the command's options; every command that classifies or gists goes through it."""
+    from .fincard import FinCard
+    from .summarize import SummarizerConfig
 
-    config = SummarizerConfig.from_settings(args.settings, vectors=args.vectors)
-    if config.vectors == "classifier" and not with_classifier:
-        raise FincardError("--vectors classifier uses the classifier's embeddings: run with one "
-                           "(eval-gist: give --model DIR; summarize: leave out --no-classifier)")
-    headline = _load_headline(args.headline_model)
-    return Summarizer(_load_classifier(args.model) if with_classifier else None, config, headline=headline, **kwargs)
+    config = None
+    if gists and hasattr(args, "settings"):
+        config = SummarizerConfig.from_settings(args.settings, vectors=args.vectors)
+        if config.vectors == "classifier" and not with_classifier:
+            raise FincardError("--vectors classifier uses the classifier's embeddings: run with one "
+                               "(eval-gist: give --model DIR; summarize: leave out --no-classifier)")
+    headline = getattr(args, "headline_model", None) if gists else "none"
+    return FinCard.load(
+        model=(args.model or SHIPPED) if with_classifier else None,
+        headline=None if headline == "none" else (headline or SHIPPED),
+        config=config,
+        max_bullets=getattr(args, "max_bullets", 5),
+        batch_size=getattr(args, "batch_size", 32),
+    )
 
 
 def _summarize(args: argparse.Namespace) -> int:
-    summarizer = _fincard_summarizer(args, not args.no_classifier, batch_size=args.batch_size)
+    fincard = _fincard(args, not args.no_classifier)
     as_jsonl = str(args.output or "").lower().endswith((".jsonl", ".ndjson", ".json"))
     with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
-        for doc in progress(read_documents(args.inputs, args.format, errors), "summarize"):
-            gist = summarizer.summarize(doc, args.max_bullets)
-            out.write(json_line(gist.to_dict()) if as_jsonl else gist.to_markdown() + "\n")
+        documents = progress(read_documents(args.inputs, args.format, errors), "summarize")
+        for result in fincard(documents, args.batch_size):
+            out.write(json_line(result.gist.to_dict()) if as_jsonl else result.gist.to_markdown() + "\n")
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
 def _eval_gist(args: argparse.Namespace) -> int:
-    from .summarize import LeadSummarizer, REAL_DATA, TextRankSummarizer, evaluate, read_eval_rows
+    from .gist_eval import evaluate, read_eval_rows
+    from .summarize import LeadSummarizer, TextRankSummarizer
 
     path = Path(args.data)
     if not path.exists() and (REAL_DATA / path).is_file():
         path = REAL_DATA / path
     if args.method == "fincard":
-        summarizer = _fincard_summarizer(args, bool(args.model))
+        summarizer = _fincard(args, bool(args.model)).summarizer
     else:
         summarizer = LeadSummarizer() if args.method == "lead" else TextRankSummarizer()
     with ErrorLog(args.errors) as errors:
@@ -163,24 +164,26 @@ def _eval_gist(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    classifier = _load_classifier(args.model)
+    fincard = _fincard(args, gists=False)
     with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
-        for doc in progress(read_documents(args.inputs, args.format, errors), "classify"):
-            predictions = classifier.predict([p.text for p in doc.paragraphs], batch_size=args.batch_size)
-            for paragraph, prediction in zip(doc.paragraphs, predictions):
-                out.write(json_line(paragraph_row(doc, paragraph, prediction)))
+        documents = progress(read_documents(args.inputs, args.format, errors), "classify")
+        for result in fincard(documents, args.batch_size, gists=False):
+            for paragraph, prediction in zip(result.document.paragraphs, result.predictions):
+                out.write(json_line(paragraph_row(result.document, paragraph, prediction)))
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
 def _eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_scores, format_report, read_labelled
 
-    classifier = _load_classifier(args.model)
+    from .classifier import Classifier
+
+    classifier = Classifier.load(args.model)
     with ErrorLog(args.errors) as errors:
         rows = list(read_labelled(args.data, classifier.schema, errors))
     started = time.monotonic()
     themes, stances = classifier.scores([r.text for r in rows], args.batch_size)
-    result = evaluate_scores(rows, themes, stances, classifier.schema, classifier.config.thresholds)
+    result = evaluate_scores(rows, themes, stances, classifier.schema, classifier.config.thresholds, by=args.by)
     result |= {"data": str(args.data), "model": str(classifier.folder), "paragraphs_per_s": round(len(rows) / max(time.monotonic() - started, 1e-9), 1)}
     print(json.dumps(result, ensure_ascii=False) if args.json else format_report(result, f"{args.data} ({classifier.folder})")
           + f"\n\nspeed: {result['paragraphs_per_s']} paragraphs/s")
@@ -190,8 +193,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import run
 
-    headline = _load_headline(args.headline_model)
-    classifier = _load_classifier(args.model)
+    fincard = _fincard(args)
     bar = tqdm(desc="run", unit="doc", disable=None, dynamic_ncols=True)
 
     def on_progress(documents: int, paragraphs: int) -> None:
@@ -199,14 +201,13 @@ def _run(args: argparse.Namespace) -> int:
         bar.set_postfix(paragraphs=paragraphs, refresh=False)
 
     try:
-        summary = run(args.inputs, args.output, classifier, args.max_bullets, args.resume, args.batch_size, args.format,
-                      on_progress, headline=headline)
+        summary = run(args.inputs, args.output, fincard, args.resume, args.batch_size, args.format, on_progress)
     except KeyboardInterrupt:
         bar.close()
         print(f"fincard run: interrupted; {args.output} is consistent: rerun the same command with --resume", file=sys.stderr)
         return 130
     bar.close()
-    print(summary.format(classifier.schema))
+    print(summary.format(fincard.classifier.schema))
     if summary.errors:
         print(f"{summary.errors} input errors: see {Path(args.output) / 'errors.jsonl'}", file=sys.stderr)
     return EXIT_SOME_FAILED if summary.errors else EXIT_OK
@@ -215,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from .bench import format_bench, run_bench
 
-    result = run_bench(args.model, args.n, args.repeats, args.batch_size, args.int8, args.run_articles)
+    result = run_bench(args.model, args.n, args.repeats, args.batch_size, args.int8, args.run_articles, args.texts)
     print(json.dumps(result) if args.json else format_bench(result))
     return EXIT_OK
 
@@ -234,12 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     parse = add_command(
         commands,
         "parse",
-        help="read inputs and write each document as one JSON line",
-        description="Read articles (search-page cards, text/Markdown, JSONL, CSV) and write the parsed documents "
-        "as JSON lines: id, title, source, date and numbered paragraphs with sections and citations.",
+        help="read inputs and write each document as one JSON line (or Parquet row)",
+        description="Read articles (search-page cards, text/Markdown, JSONL, CSV, Parquet) and write the parsed documents "
+        "as JSON lines, or as Parquet when the output name ends in .parquet: id, title, source, date and numbered "
+        "paragraphs with sections and citations.",
     )
     add_input_arguments(parse)
-    parse.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: stdout)")
+    parse.add_argument("-o", "--output", metavar="OUT.jsonl|OUT.parquet", help="output file (default: JSON lines on stdout)")
     parse.set_defaults(run=_parse)
 
     summarize = add_command(
@@ -302,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--data", required=True, help="labelled JSONL")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    evaluate.add_argument("--by", metavar="FIELD",
+                          help="report failure rates per value of this row field, e.g. capability (a case fails on a "
+                          "wrong stance or theme set; an INV group fails whole when its members' predictions differ)")
     add_model_arguments(evaluate)
     evaluate.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
     evaluate.set_defaults(run=_eval)
@@ -336,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--int8", action="store_true", help="also time int8 dynamic quantisation and its agreement")
     bench.add_argument("--run-articles", type=_non_negative, default=0, metavar="N",
                        help="also time 'fincard run' end to end on N articles of 8 bench paragraphs (default: 0, skip)")
+    bench.add_argument("--texts", nargs="+", default=list(DEFAULT_TEXTS), metavar="PATH",
+                       help="where the bench paragraphs come from: labelled JSONL (their single-paragraph rows) or any "
+                       "input (default: labels/corpus/test.jsonl seeds, from the repository root)")
     add_model_arguments(bench)
     bench.set_defaults(run=_bench)
 

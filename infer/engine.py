@@ -86,14 +86,17 @@ class TransformerEngine:
         self.config = config
 
     @classmethod
-    def load(cls, folder: Path, config: ModelConfig, schema: Schema, dtype: str = "bfloat16") -> "TransformerEngine":
+    def load(cls, folder: Path, config: ModelConfig, schema: Schema, dtype: str = "bfloat16",
+             threads: int | str | None = "auto") -> "TransformerEngine":
         """LoRA merged into the backbone weights at load, so inference pays nothing for the adapters.
 
         ``dtype``: ``bfloat16`` (default), ``float32``, or ``int8`` (dynamic per-channel quantisation of the linear layers).
+        ``threads``: torch's intra-op threads, ``"auto"`` for the cores this process may use, None to leave them alone.
         """
         import torch
 
-        torch.set_num_threads(physical_cores())
+        if threads is not None:
+            torch.set_num_threads(physical_cores() if threads == "auto" else int(threads))
         base = backbone_folder(config.backbone)
         # Parsing Gemma's 33 MB tokenizer.json takes a second in Rust: do it on the other core while the weights load.
         with ThreadPoolExecutor(max_workers=1) as pool:

@@ -22,9 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import FincardError
+from .shipped import HEADLINE, model_path
 from .segment import CLAUSE_END, NUMBER, split_clauses, words
 
-DEFAULT_HEADLINE_MODEL = Path(__file__).resolve().parents[1] / "models" / "fincard-headline-v1"
 CONFIG_FILE = "headline.json"
 
 # A clause that only says who reports: 华锐精工公告 / 据国家统计局数据显示 / 央行有关负责人表示.
@@ -250,7 +250,7 @@ class HeadlineRanker:
 
     # --- save and load ------------------------------------------------------------------------------------------
 
-    def save_pretrained(self, folder: str | Path) -> None:
+    def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         config = {
@@ -270,8 +270,8 @@ class HeadlineRanker:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "HeadlineRanker":
-        """The shipped ``models/fincard-headline-v1``, or the folder at ``path``."""
-        folder = Path(path or DEFAULT_HEADLINE_MODEL)
+        """The shipped ``fincard-headline-v1``, or the folder at ``path``."""
+        folder = Path(path) if path else model_path(HEADLINE)
         file = folder / CONFIG_FILE
         fix = f"fit one with `fincard train-headline --data labels/headlines.jsonl --out {folder}`, or use --headline-model none"
         if not file.is_file():

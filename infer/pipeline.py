@@ -14,15 +14,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable
 
-from .classifier import Classifier
+from .card import Gist
 from .document import Document
-from .errors import ErrorLog, FincardError
-from .headline import HeadlineRanker
+from .errors import ConfigError, ErrorLog, FincardError
+from .fincard import FinCard
 from .readers import read_documents
 from .render import json_line, paragraph_row
-from .summarize import Gist, Summarizer
 
 OUTPUTS = ("paragraphs.jsonl", "cards.jsonl", "errors.jsonl")
 
@@ -130,59 +129,38 @@ class RunDirectory:
         os.replace(markdown, self.outdir / "cards.md")
 
 
-def _batches(docs: Iterable[Document], paragraphs_per_batch: int) -> Iterator[list[Document]]:
-    """Documents grouped so the classifier sees a few hundred paragraphs at once (better batching, bounded memory)."""
-    batch: list[Document] = []
-    size = 0
-    for doc in docs:
-        batch.append(doc)
-        size += len(doc.paragraphs)
-        if size >= paragraphs_per_batch:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
 def run(
     inputs: list[str],
     outdir: str | Path,
-    classifier: Classifier,
-    max_bullets: int = 5,
+    fincard: FinCard,
     resume: bool = False,
     batch_size: int = 32,
     format: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-    *,
-    headline: HeadlineRanker | None = None,
 ) -> RunSummary:
-    """Process every input into OUTDIR; ``on_progress(documents, paragraphs)`` is called after each document."""
+    """Process every input into OUTDIR with ``fincard``; ``on_progress(documents, paragraphs)`` after each document."""
+    if fincard.classifier is None:
+        raise ConfigError("fincard run labels every paragraph: give FinCard a classifier")
     outdir = Path(outdir)
     directory = RunDirectory(outdir, resume)
-    summarizer = Summarizer(classifier, batch_size=batch_size, headline=headline)
     summary = RunSummary()
     started = time.monotonic()
     error_part = directory.part["errors.jsonl"]
     with ErrorLog(str(error_part), append=resume) as errors:
         try:
             todo = (doc for doc in read_documents(inputs, format, errors) if not _skip(doc, directory, summary))
-            for batch in _batches(todo, 256):
-                texts = [p.text for doc in batch for p in doc.paragraphs]
-                predictions = iter(classifier.predict(texts, batch_size=batch_size))
-                for doc in batch:
-                    doc_predictions = [next(predictions) for _ in doc.paragraphs]
-                    gist = summarizer.summarize(doc, max_bullets, doc_predictions)
-                    key = document_key(doc)
-                    rows = []
-                    for paragraph, prediction in zip(doc.paragraphs, doc_predictions):
-                        rows.append({"key": key, **paragraph_row(doc, paragraph, prediction)})
-                        for theme in prediction.themes or ["(none)"]:
-                            summary.labels[theme, prediction.stance] += 1
-                    directory.write(rows, {"key": key, **gist.to_dict()})
-                    summary.documents += 1
-                    summary.paragraphs += len(rows)
-                    if on_progress:
-                        on_progress(summary.documents, summary.paragraphs)
+            for result in fincard(todo, batch_size):
+                key = document_key(result.document)
+                rows = []
+                for paragraph, prediction in zip(result.document.paragraphs, result.predictions):
+                    rows.append({"key": key, **paragraph_row(result.document, paragraph, prediction)})
+                    for theme in prediction.themes or ["(none)"]:
+                        summary.labels[theme, prediction.stance] += 1
+                directory.write(rows, {"key": key, **result.gist.to_dict()})
+                summary.documents += 1
+                summary.paragraphs += len(rows)
+                if on_progress:
+                    on_progress(summary.documents, summary.paragraphs)
         finally:
             summary.errors = errors.count
             summary.seconds = time.monotonic() - started

@@ -1,8 +1,9 @@
 """Readers: files, directories or stdin in, :class:`Document` objects out, streamed.
 
 Formats: the search-page card format of ``seeds/`` (``search``), plain text / Markdown (``text``), JSON Lines
-(``jsonl``) and CSV (``csv``). A user's bad input never raises out of :func:`read_documents` unless asked to:
-each bad file or row becomes one :class:`ReadError` handed to ``on_error`` and the batch goes on.
+(``jsonl``), CSV (``csv``) and Parquet (``parquet``, files only: not stdin). A user's bad input never raises out of
+:func:`read_documents` unless asked to: each bad file or row becomes one :class:`ReadError` handed to ``on_error``
+and the batch goes on.
 """
 
 from __future__ import annotations
@@ -14,24 +15,25 @@ import json
 import logging
 import re
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
 
+from .card import BULLET_SEPARATOR, CITATION, structured_paragraphs
 from .document import Document, Paragraph
-from .errors import ErrorHandler, ReadError, raise_error
+from .errors import ErrorHandler, FincardError, ReadError, raise_error
 from .segment import split_paragraphs
 
 logger = logging.getLogger("fincard")
 
-FORMATS = ("search", "text", "jsonl", "csv")
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".txt": None, ".md": "text"}
+FORMATS = ("search", "text", "jsonl", "csv", "parquet")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".txt": None, ".md": "text"}
 _DIRECTORY_SUFFIXES = (".txt", ".md")
 _SOURCE_LINE = re.compile(r"^\s*(?P<source>\S.*?)\s*·\s*(?P<date>\d{4}-\d{2}-\d{2})(?:\s+(?P<time>\d{1,2}:\d{2}))?\s*$")
 _SEARCH_MARKER = "搜索文档"
-_CITATION_RUN = re.compile(r"\s*((?:\[\d+\]\s*)+)")
-_CITATION = re.compile(r"\[(\d+)\]")
-_BULLET_SEPARATOR = " - "
+_PARQUET_MAGIC = b"PAR1"
+_ROW_FIELDS = ("id", "title", "source", "date", "text", "paragraphs")
+_PARQUET_BATCH_ROWS = 1000  # rows decoded at a time: articles are large, so memory stays bounded
 
 
 def read_documents(
@@ -81,7 +83,9 @@ def _read_one(name: str, path: Path | None, format: str | None, handle: ErrorHan
         buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
         fmt = format or _guess_format(path, buffered.peek(4096)[:4096])
         stem = path.stem if path is not None else "stdin"
-        if fmt in ("jsonl", "csv"):
+        if fmt == "parquet":
+            yield from _read_parquet(name, stem, path, handle)
+        elif fmt in ("jsonl", "csv"):
             lines = _decode_lines(name, buffered, handle)
             reader = _read_jsonl if fmt == "jsonl" else _read_csv
             yield from reader(name, stem, lines, handle)
@@ -101,6 +105,8 @@ def _guess_format(path: Path | None, head: bytes) -> str:
     by_extension = _EXTENSIONS.get(path.suffix.lower()) if path is not None else None
     if by_extension:
         return by_extension
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
     sample = head.decode("utf-8", errors="ignore").lstrip("\ufeff")
     if sample.lstrip().startswith("{"):
         return "jsonl"
@@ -185,35 +191,11 @@ def _read_search_page(name: str, stem: str, text: str, handle: ErrorHandler) -> 
             continue
         doc = Document(f"{stem}#{number}", lines[start].strip(), match["source"].strip(), published)
         joined = " ".join(body)
-        if _CITATION.search(joined) and _BULLET_SEPARATOR in joined:
-            doc.paragraphs = _structured_paragraphs(joined)
+        if CITATION.search(joined) and BULLET_SEPARATOR in joined:
+            doc.paragraphs = structured_paragraphs(joined)
         else:
             doc.paragraphs = [Paragraph.build(i, t) for i, t in enumerate(body, 1)]
         yield doc
-
-
-def _structured_paragraphs(body: str) -> list[Paragraph]:
-    """``核心观点 - 观点一 [1][2] - 观点二 [3] 小标题 - ...``: one paragraph per bullet under its heading.
-
-    Whatever follows a bullet's closing citation run, up to the next separator, is the next heading.
-    """
-    pieces = body.split(_BULLET_SEPARATOR)
-    section: str | None = pieces[0].strip() or None
-    paragraphs: list[Paragraph] = []
-    for piece in pieces[1:]:
-        runs = list(_CITATION_RUN.finditer(piece))
-        last = runs[-1] if runs else None
-        text, citations, next_section = piece, [], None
-        if last is not None:
-            text = piece[: last.start()]
-            citations = [int(n) for n in _CITATION.findall(last.group(1))]
-            next_section = piece[last.end():].strip() or None
-        text = text.strip()
-        if text:
-            paragraphs.append(Paragraph.build(len(paragraphs) + 1, text, section, citations))
-        if next_section:
-            section = next_section
-    return paragraphs
 
 
 # --- plain text and Markdown --------------------------------------------------------------------------------
@@ -242,7 +224,8 @@ def _read_text(name: str, stem: str, text: str, handle: ErrorHandler) -> Iterato
 # --- JSON Lines and CSV rows ------------------------------------------------------------------------------------
 
 
-def _read_jsonl(name: str, stem: str, lines: Iterable[tuple[int, str | None]], handle: ErrorHandler) -> Iterator[Document]:
+def _json_objects(name: str, lines: Iterable[tuple[int, str | None]], handle: ErrorHandler) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of every non-blank line; invalid JSON and non-objects become error records."""
     for number, line in lines:
         if line is None or not line.strip():
             continue
@@ -254,6 +237,24 @@ def _read_jsonl(name: str, stem: str, lines: Iterable[tuple[int, str | None]], h
         if not isinstance(row, dict):
             handle(ReadError(name, number, f"expected a JSON object, got {type(row).__name__}"))
             continue
+        yield number, row
+
+
+def read_jsonl_rows(path: str | Path, on_error: ErrorHandler | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The one reader of labelled and evaluation JSONL files: ``(line number, row)`` for each JSON object line,
+    decoded like every input (UTF-8 with or without BOM, else GB18030). A missing file is a FincardError."""
+    name = str(path)
+    try:
+        stream = open(path, "rb")
+    except OSError as exc:
+        raise FincardError(f"cannot read {name}: {exc.strerror or exc}") from None
+    handle = on_error or raise_error
+    with stream:
+        yield from _json_objects(name, _decode_lines(name, stream, handle), handle)
+
+
+def _read_jsonl(name: str, stem: str, lines: Iterable[tuple[int, str | None]], handle: ErrorHandler) -> Iterator[Document]:
+    for number, row in _json_objects(name, lines, handle):
         yield from _document_from_row(name, number, f"{stem}:{number}", row, handle)
 
 
@@ -303,8 +304,36 @@ def _read_csv(name: str, stem: str, lines: Iterable[tuple[int, str | None]], han
         yield from _document_from_row(name, number, f"{stem}:{number}", row, handle)
 
 
+# --- Parquet -------------------------------------------------------------------------------------------------
+
+
+def _read_parquet(name: str, stem: str, path: Path | None, handle: ErrorHandler) -> Iterator[Document]:
+    """The JSONL fields as columns, one document per row; ``line`` in errors is the 1-based row number."""
+    if path is None:
+        handle(ReadError(name, None, "Parquet cannot be read from stdin: save it to a file and give its path"))
+        return
+    import pyarrow as pa  # here, not at the top: importing pyarrow takes longer than the rest of fincard
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        columns = [c for c in _ROW_FIELDS if c in parquet.schema_arrow.names]
+        if not {"text", "paragraphs"} & set(columns):
+            handle(ReadError(name, None, f"Parquet file needs a 'text' or 'paragraphs' column, found {parquet.schema_arrow.names}"))
+            return
+        number = 0
+        for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=columns):
+            for row in batch.to_pylist():
+                number += 1
+                if isinstance(row.get("date"), date):  # a timestamp or date column: datetime is a date too
+                    row["date"] = row["date"].isoformat()
+                yield from _document_from_row(name, number, f"{stem}:{number}", row, handle)
+    except (pa.ArrowException, OSError) as exc:
+        handle(ReadError(name, None, f"not a readable Parquet file: {exc}"))
+
+
 def _document_from_row(name: str, number: int, default_id: str, row: dict[str, Any], handle: ErrorHandler) -> Iterator[Document]:
-    """Shared by JSONL and CSV: ``id? title? source? date?`` plus ``text`` or ``paragraphs``."""
+    """Shared by JSONL, CSV and Parquet: ``id? title? source? date?`` plus ``text`` or ``paragraphs``."""
 
     def fail(message: str) -> None:
         handle(ReadError(name, number, message))

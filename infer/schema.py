@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FincardError
-
-DEFAULT_SCHEMA = Path(__file__).resolve().parents[1] / "labels" / "schema.json"
-
+from .shipped import schema_path
 
 @dataclass(frozen=True)
 class Label:
@@ -75,7 +73,7 @@ class Schema:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Schema":
-        path = Path(path) if path else DEFAULT_SCHEMA
+        path = Path(path) if path else schema_path()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:

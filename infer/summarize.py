@@ -15,28 +15,18 @@ The classifier is any object with ``predict(texts, batch_size=32)`` returning pr
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, Sequence
 
 import numpy as np
 
-from .document import Document, Sentence, metadata_dict
-from .errors import FincardError
+from .card import HEADLINE_SECTION, UNGROUPED_SECTION, Bullet, Gist, card_safe
+from .document import Document, Sentence
+from .errors import ConfigError
 from .headline import HeadlineRanker
-from .metrics import prf
-from .errors import ReadError
-from .readers import parse_date
-from .segment import CLAUSE_END, NUMBER, names, split_paragraphs, words
-
-HEADLINE_SECTION = "核心观点"
-UNGROUPED_SECTION = "要点"  # the heading of bullets when there is no classifier to group them by theme
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+from .segment import CLAUSE_END, NUMBER, names, words
 
 # Leading matter that is not part of what the sentence says: 【headline】, datelines (新华社北京12月11日电,
 # 格隆汇8月22日丨, 路透伦敦3月5日 -), source formulas (智通财经APP获悉, 本报讯, 据悉) and reporter credits.
@@ -54,77 +44,8 @@ _BOILERPLATE = re.compile(
     r"|仅供参考|不构成投资建议"
 )
 _QUESTION = re.compile(r"[？?][”」』’）)\]]*$")
-_CITATIONS = re.compile(r"\s*(?:\[\d+\])+")
 # Edmundson's cue words: sentences that state a view or a forecast rather than report a detail.
 _CUE = re.compile(r"预计|预期|认为|有望|建议|评级|表示|指出|强调|判断|展望")
-
-
-# --- the gist -------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Bullet:
-    """One line of a card: ``text`` is (a trimmed part of) one input sentence, ``citations`` its paragraph numbers."""
-
-    text: str
-    citations: list[int]
-    theme: str | None = None
-    stance: str | None = None
-    section: str | None = None  # the card heading it sits under
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Gist:
-    id: str
-    title: str | None
-    source: str | None
-    published: datetime | None
-    headline: Bullet | None = None
-    bullets: list[Bullet] = field(default_factory=list)
-
-    @property
-    def lines(self) -> list[Bullet]:
-        """The headline, then the bullets: every sentence the gist picked."""
-        return ([self.headline] if self.headline else []) + self.bullets
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **metadata_dict(self.id, self.title, self.source, self.published),
-            "headline": self.headline.to_dict() if self.headline else None,
-            "bullets": [b.to_dict() for b in self.bullets],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Gist":
-        """The inverse of :meth:`to_dict` (``fincard run`` renders ``cards.md`` from ``cards.jsonl``)."""
-        headline = Bullet(**data["headline"]) if data.get("headline") else None
-        published = datetime.fromisoformat(data["date"]) if data.get("date") else None
-        return cls(data["id"], data.get("title"), data.get("source"), published, headline, [Bullet(**b) for b in data.get("bullets", [])])
-
-    def to_markdown(self) -> str:
-        """The seed card layout, which ``fincard parse`` reads back (a card needs a date to be recognised).
-
-        A title line, a ``来源· YYYY-MM-DD HH:MM`` line, ``核心观点 - sentence [n]``, then one line per heading:
-        ``金属 - sentence [n] - sentence [m]``.
-        """
-        date = f" {self.published:%Y-%m-%d %H:%M}" if self.published else ""
-        lines = [_one_line(self.title or self.id), f"{_one_line(self.source or '来源不详')}·{date}"]
-        section = None
-        for bullet in self.lines:
-            item = f" - {bullet.text} {''.join(f'[{n}]' for n in bullet.citations)}"
-            if bullet.section == section:
-                lines[-1] += item
-            else:
-                lines.append(f"{bullet.section}{item}")
-                section = bullet.section
-        return "\n".join(lines) + "\n"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 # --- candidate sentences --------------------------------------------------------------------------------------
@@ -136,11 +57,6 @@ class _Candidate:
     sentence: Sentence
     text: str  # cleaned and trimmed to max_chars
     untrimmed: str  # cleaned only: the headline ranker picks its own clauses
-
-
-def _card_safe(text: str) -> str:
-    """Drop ``[n]`` runs and break `` - `` so that a bullet cannot be misread as card structure."""
-    return _CITATIONS.sub("", text).replace(" - ", " – ").strip()
 
 
 def _strip_prefixes(text: str) -> tuple[str, str | None]:
@@ -176,7 +92,7 @@ def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int =
     fallback: list[tuple[Sentence, str, str]] = []
     bracket_title = None
     for sentence in doc.sentences:
-        text = _card_safe(sentence.text)
+        text = card_safe(sentence.text)
         if clean:
             text, title = _strip_prefixes(text)
             bracket_title = bracket_title or title
@@ -240,7 +156,7 @@ def _scaled(values: Sequence[float]) -> np.ndarray:
 
 def _check_max_bullets(max_bullets: int) -> None:
     if max_bullets < 0:
-        raise ValueError(f"max_bullets must be 0 or more, got {max_bullets}")
+        raise ConfigError(f"max_bullets must be 0 or more, got {max_bullets}")
 
 
 def _gist(doc: Document, title: str | None, picked: list[_Candidate], sections: list[str | None] | None = None,
@@ -286,6 +202,7 @@ class TextRankSummarizer:
 
 
 VECTORS = ("tfidf", "classifier")
+SHIPPED = "shipped"  # the default headline ranker: the one fincard ships
 
 
 @dataclass(frozen=True)
@@ -310,71 +227,70 @@ class SummarizerConfig:
         weights = ("centrality", "position", "title", "cue", "numbers", "names", "theme", "stance", "redundancy")
         for name in weights:
             if getattr(self, name) < 0:
-                raise ValueError(f"SummarizerConfig.{name} is {getattr(self, name)}: weights must be 0 or more")
+                raise ConfigError(f"SummarizerConfig.{name} is {getattr(self, name)}: weights must be 0 or more")
         if not any(getattr(self, name) for name in weights[:-1]):
-            raise ValueError("SummarizerConfig: every score weight is 0: give centrality or position a positive weight")
+            raise ConfigError("SummarizerConfig: every score weight is 0: give centrality or position a positive weight")
         if not 0 < self.duplicate <= 1:
-            raise ValueError(f"SummarizerConfig.duplicate is {self.duplicate}: use a similarity in (0, 1], e.g. 0.8")
+            raise ConfigError(f"SummarizerConfig.duplicate is {self.duplicate}: use a similarity in (0, 1], e.g. 0.8")
         if not 0 <= self.min_chars < self.max_chars:
-            raise ValueError(
+            raise ConfigError(
                 f"SummarizerConfig: min_chars ({self.min_chars}) must be 0 or more and below max_chars ({self.max_chars})"
             )
         if self.vectors not in VECTORS:
-            raise ValueError(f"SummarizerConfig.vectors is {self.vectors!r}: use one of {', '.join(VECTORS)}")
+            raise ConfigError(f"SummarizerConfig.vectors is {self.vectors!r}: use one of {', '.join(VECTORS)}")
 
     @classmethod
     def from_settings(cls, settings: Sequence[str], **values: Any) -> "SummarizerConfig":
-        """A config from ``NAME=VALUE`` strings (the CLI's ``--set``) on top of ``values``; FincardError names a bad one."""
+        """A config from ``NAME=VALUE`` strings (the CLI's ``--set``) on top of ``values``; ConfigError names a bad one."""
         types = {f.name: type(f.default) for f in fields(cls)}  # as the train commands type their options
         for setting in settings:
             name, equals, value = setting.partition("=")
             name = name.strip()
             if not equals or name not in types:
-                raise FincardError(f"setting {setting!r}: expected NAME=VALUE with NAME one of {', '.join(types)}")
+                raise ConfigError(f"setting {setting!r}: expected NAME=VALUE with NAME one of {', '.join(types)}")
             convert = types[name]
             kind = {float: "a number", int: "a whole number"}.get(convert, "text")
             try:
                 values[name] = convert(value.strip())
             except ValueError:
-                raise FincardError(f"setting {setting!r}: {name} takes {kind}, not {value.strip()!r}") from None
-        try:
-            return cls(**values)
-        except ValueError as exc:
-            raise FincardError(str(exc)) from None
+                raise ConfigError(f"setting {setting!r}: {name} takes {kind}, not {value.strip()!r}") from None
+        return cls(**values)
 
 
 class Summarizer:
     """fincard's summarizer: cleaned candidates, a weighted score, MMR, bullets grouped by theme.
 
     ``classifier`` (optional) adds theme relevance and stance strength to the score and groups the bullets
-    under the schema's Chinese theme names, the heaviest theme of the document first and 其他 last.
-    ``headline`` (optional, an :class:`infer.headline.HeadlineRanker`) picks the 核心观点 line as a run of clauses
-    of the best sentences; without one it is the best sentence, trimmed to ``max_chars``.
+    under the schema's Chinese theme names, the heaviest theme of the document first and 其他 last; every sentence
+    takes its paragraph's labels. ``headline`` picks the 核心观点 line as a run of clauses of the best sentences:
+    by default the shipped ranker (as on the command line), a :class:`infer.headline.HeadlineRanker`, or None for
+    the best sentence, trimmed to ``max_chars``.
     """
 
     def __init__(self, classifier: Any = None, config: SummarizerConfig | None = None, batch_size: int = 32,
-                 headline: HeadlineRanker | None = None):
+                 headline: HeadlineRanker | None | str = SHIPPED):
         self.classifier = classifier
         self.config = config or SummarizerConfig()
         self.batch_size = batch_size
-        self.headline = headline
+        self.headline = HeadlineRanker.load() if headline == SHIPPED else headline
         if self.config.vectors == "classifier" and not callable(getattr(classifier, "embed", None)):
-            raise FincardError('vectors="classifier" needs a classifier with an embed(texts) method; use vectors="tfidf"')
+            raise ConfigError('vectors="classifier" needs a classifier with an embed(texts) method; use vectors="tfidf"')
 
     def summarize(self, doc: Document, max_bullets: int = 5, paragraph_predictions: Sequence[Any] | None = None) -> Gist:
-        """``paragraph_predictions`` (one per paragraph, from the classifier) saves classifying the sentences again:
-        each sentence then takes its paragraph's labels."""
+        """The card of ``doc``. ``paragraph_predictions`` (one per paragraph) are the classifier's labels when the
+        caller has them already (:class:`infer.fincard.FinCard` classifies whole batches); without them a summarizer
+        with a classifier labels the paragraphs itself, the same way."""
         _check_max_bullets(max_bullets)
         candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
         if not candidates:
             return _gist(doc, bracket_title, [])
         features, similarity = self._text_features(doc, candidates, bracket_title)
         text_score = self._weighted(features)
-        if paragraph_predictions is not None:
+        if paragraph_predictions is None and self.classifier is not None:
+            paragraph_predictions = self.classifier.predict([p.text for p in doc.paragraphs], batch_size=self.batch_size)
+        predictions = None
+        if paragraph_predictions is not None and self.classifier is not None:
             predictions = [paragraph_predictions[c.sentence.paragraph_index - 1] for c in candidates]
-        else:
-            predictions = self.classifier.predict([c.text for c in candidates], batch_size=self.batch_size) if self.classifier else None
-        if predictions is not None:
             neutral = self.classifier.schema.neutral_stance
             features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
             features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
@@ -466,147 +382,3 @@ class Summarizer:
         return _gist(doc, title, ordered, sections, labels)
 
 
-# --- evaluation -----------------------------------------------------------------------------------------------
-
-
-def _ngrams(texts: Iterable[str], n: int) -> Counter:
-    return Counter(text[i:i + n] for text in texts for i in range(len(text) - n + 1))
-
-
-def _f1(overlap: float, predicted: float, reference: float) -> float:
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / predicted, overlap / reference
-    return 2 * precision * recall / (precision + recall)
-
-
-def rouge_n(candidate: Sequence[str], reference: Sequence[str], n: int) -> float:
-    """Character n-gram ROUGE-N F1 (clipped counts; n-grams never span two lines)."""
-    predicted, wanted = _ngrams(candidate, n), _ngrams(reference, n)
-    return _f1(sum((predicted & wanted).values()), sum(predicted.values()), sum(wanted.values()))
-
-
-def _lcs_positions(reference: str, candidate: str) -> set[int]:
-    """Indexes of ``reference`` on one longest common subsequence with ``candidate``."""
-    rows = [[0] * (len(candidate) + 1) for _ in range(len(reference) + 1)]
-    for i, r in enumerate(reference, 1):
-        row, above = rows[i], rows[i - 1]
-        for j, c in enumerate(candidate, 1):
-            row[j] = above[j - 1] + 1 if r == c else max(above[j], row[j - 1])
-    positions, i, j = set(), len(reference), len(candidate)
-    while i and j:
-        if reference[i - 1] == candidate[j - 1]:
-            positions.add(i - 1)
-            i, j = i - 1, j - 1
-        elif rows[i - 1][j] >= rows[i][j - 1]:
-            i -= 1
-        else:
-            j -= 1
-    return positions
-
-
-def rouge_l(candidate: Sequence[str], reference: Sequence[str]) -> float:
-    """Character summary-level ROUGE-L F1: the union LCS of each reference line with all candidate lines
-    (Lin 2004), each character counted at most as often as it occurs on both sides (as rouge-score's rougeLsum)."""
-    left = {"candidate": Counter("".join(candidate)), "reference": Counter("".join(reference))}
-    hits = 0
-    for line in reference:
-        for position in sorted(set().union(*(_lcs_positions(line, c) for c in candidate))):
-            char = line[position]
-            if left["candidate"][char] and left["reference"][char]:
-                left["candidate"][char] -= 1
-                left["reference"][char] -= 1
-                hits += 1
-    return _f1(hits, sum(map(len, candidate)), sum(map(len, reference)))
-
-
-@dataclass
-class EvalRow:
-    doc: Document
-    gist: list[str]  # reference lines
-    gist_sentences: list[str] | None = None  # reference sentences of the text, when marked
-
-
-def read_eval_rows(path: str | Path, on_error: Callable[[ReadError], None], split: str | None = None) -> Iterator[EvalRow]:
-    """Rows ``{text or paragraphs, gist: [str], gist_sentences?: [str], split?, id?, title?, source?, date?}``."""
-    name = str(path)
-    try:
-        stream = open(path, encoding="utf-8-sig")
-    except OSError as exc:
-        raise FincardError(f"cannot read {name}: {exc.strerror or exc}") from None
-    with stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if split is not None and row.get("split") != split:
-                    continue
-                yield _eval_row(row, f"{Path(name).stem}:{number}")
-            except (json.JSONDecodeError, ValueError, TypeError, AttributeError, KeyError) as exc:
-                on_error(ReadError(name, number, f"bad evaluation row: {exc}"))
-
-
-def _eval_row(row: dict[str, Any], default_id: str) -> EvalRow:
-    gist, sentences = row["gist"], row.get("gist_sentences")
-    if not (isinstance(gist, list) and gist and all(isinstance(g, str) for g in gist)):
-        raise ValueError("'gist' must be a non-empty list of strings")
-    if sentences is not None and not (isinstance(sentences, list) and all(isinstance(s, str) for s in sentences)):
-        raise ValueError("'gist_sentences' must be a list of strings")
-    if isinstance(row.get("paragraphs"), list):
-        paragraphs = [p if isinstance(p, str) else p["text"] for p in row["paragraphs"]]
-    elif isinstance(row.get("text"), str):
-        paragraphs = split_paragraphs(row["text"])
-    else:
-        raise ValueError("row needs a 'text' string or a 'paragraphs' list")
-    published = parse_date(str(row["date"])) if row.get("date") else None
-    doc = Document.from_paragraphs(paragraphs, row.get("title"), row.get("source"), published, str(row.get("id") or default_id))
-    return EvalRow(doc, gist, sentences)
-
-
-def taken_from(line: str, sentence: str) -> bool:
-    """The line is the sentence with parts left out: its characters in order, a speaker's title colon aside."""
-    rest = iter(sentence)
-    return all(char in rest for char in line.replace("：", ""))
-
-
-def _matched(picked: Sequence[str], references: Sequence[str]) -> int:
-    """How many picked lines were taken from a reference sentence, each reference counted for one line at most."""
-    free = list(references)
-    for line in picked:
-        source = next((i for i, sentence in enumerate(free) if taken_from(line, sentence)), None)
-        if source is not None:
-            del free[source]
-    return len(references) - len(free)
-
-
-def evaluate(summarizer: Any, rows: Iterable[EvalRow], sentences: int | None = None,
-             progress: Callable[[Iterable[EvalRow]], Iterable[EvalRow]] = lambda rows: rows) -> dict[str, Any]:
-    """Mean character ROUGE-1/2/L F1 of each gist (headline + bullets) against its reference lines.
-
-    A gist has ``sentences`` lines, by default as many as the row's reference (``gist_sentences`` or ``gist``).
-    Rows with ``gist_sentences`` also count sentence selection: a picked line is right when it was taken from a
-    reference sentence not claimed by an earlier line (precision, recall and F1 over all picked and reference sentences). ``articles_per_s`` times ``summarize`` alone.
-    """
-    totals = Counter()
-    seconds = 0.0
-    for row in progress(rows):
-        wanted = sentences or len(row.gist_sentences or row.gist)
-        start = time.perf_counter()
-        gist = summarizer.summarize(row.doc, max_bullets=max(wanted - 1, 0))
-        seconds += time.perf_counter() - start
-        picked = [line.text for line in gist.lines]
-        totals.update(rows=1, rouge1=rouge_n(picked, row.gist, 1), rouge2=rouge_n(picked, row.gist, 2),
-                      rougeL=rouge_l(picked, row.gist))
-        if row.gist_sentences is not None:
-            right = _matched(picked, row.gist_sentences)
-            totals.update(selection_rows=1, right=right, wrong=len(picked) - right, missed=len(row.gist_sentences) - right)
-    count = totals["rows"]
-    report: dict[str, Any] = {"rows": count, "sentences": sentences}
-    report.update({key: round(totals[key] / count, 4) if count else 0.0 for key in ("rouge1", "rouge2", "rougeL")})
-    if totals["selection_rows"]:
-        precision, recall, f1 = prf(totals["right"], totals["wrong"], totals["missed"])
-        report["selection"] = {"rows": totals["selection_rows"], "precision": round(precision, 4),
-                               "recall": round(recall, 4), "f1": round(f1, 4)}
-    report["articles_per_s"] = round(count / seconds, 1) if seconds else None
-    return report

@@ -6,6 +6,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "000_f25933e4e25280a1.txt"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Where the real Gemma conversion is cached, read before the fixture below points FINCARD_HOME at a temporary folder.
+USER_FINCARD_HOME = os.environ.get("FINCARD_HOME", str(Path.home() / ".cache" / "fincard"))
 
 
 @pytest.fixture(scope="session", autouse=True)

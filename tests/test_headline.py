@@ -7,7 +7,7 @@ from infer import Document, Summarizer
 from infer.cli import main
 from infer.errors import FincardError
 from infer.headline import CONFIG_FILE, FEATURES, HeadlineRanker, KeepRates, _compress, clause_spans, speaker
-from infer.summarize import rouge_l, taken_from
+from infer.gist_eval import rouge_l, taken_from
 
 SEPARATORS = "，；：,;:。"
 
@@ -115,7 +115,7 @@ def test_train_headline_learns_where_the_news_sits_and_round_trips(tmp_path, cap
     dev = [flash(i) for i in range(15, len(COMPANIES))]
     docs = [Document.from_paragraphs([row["text"]]) for row in dev]
     with_ranker = [Summarizer(headline=ranker).summarize(doc, max_bullets=0).headline.text for doc in docs]
-    without = [Summarizer().summarize(doc, max_bullets=0).headline.text for doc in docs]
+    without = [Summarizer(headline=None).summarize(doc, max_bullets=0).headline.text for doc in docs]
     # The event clause, not the whole sentence with its frame and caveats, on rows it never saw.
     assert all(EVENTS[i % len(EVENTS)] in text and "不确定性" not in text for i, text in zip(range(15, 21), with_ranker))
     score = lambda texts: np.mean([rouge_l([t], row["gist"]) for t, row in zip(texts, dev)])
@@ -123,7 +123,7 @@ def test_train_headline_learns_where_the_news_sits_and_round_trips(tmp_path, cap
     assert report["dev_rougeL"] == pytest.approx(score(with_ranker), abs=1e-4)
 
     again = tmp_path / "again"
-    ranker.save_pretrained(again)
+    ranker.save(again)
     assert json.loads((again / CONFIG_FILE).read_text()) == json.loads((out / CONFIG_FILE).read_text())
 
 
@@ -138,7 +138,7 @@ def test_summarizer_with_the_shipped_ranker_trims_the_headline_cites_it_and_does
     # The news sentence, cut to a run of its clauses: the reporting frame or the trailing detail goes.
     assert gist.headline.citations == [1] and taken_from(gist.headline.text, NEWS) and len(gist.headline.text) < len(NEWS) - 10
     assert [b.text for b in gist.bullets] == [MARKET, "公司表示，项目顺利履行将对未来经营业绩产生积极影响。"]
-    assert Summarizer().summarize(doc, max_bullets=0).headline.text == NEWS  # without a ranker: the whole sentence
+    assert Summarizer(headline=None).summarize(doc, max_bullets=0).headline.text == NEWS  # without a ranker: the whole sentence
 
 
 def test_ranker_headline_falls_back_to_the_sentence_and_keeps_near_repeats_out():
@@ -173,7 +173,7 @@ def test_headline_model_errors_say_what_to_do(tmp_path):
     with pytest.raises(FincardError, match="cannot read"):
         HeadlineRanker.load(tmp_path)
     shipped = HeadlineRanker.load()
-    shipped.save_pretrained(tmp_path)
+    shipped.save(tmp_path)
     config = json.loads((tmp_path / CONFIG_FILE).read_text(encoding="utf-8"))
     config["features"] = list(FEATURES[:-1])
     (tmp_path / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from infer import read_documents
+from infer import FinCard, read_documents
 from infer.bench import PlainTransformers, bench_texts
 from infer.classifier import Classifier
 from infer.cli import main
@@ -26,7 +26,7 @@ def inputs(tmp_path, seed_path):
 
 def test_run_writes_valid_outputs_and_error_rows(tiny_model, inputs, tmp_path):
     out = tmp_path / "out"
-    summary = run(inputs, out, Classifier.load(tiny_model), max_bullets=3)
+    summary = run(inputs, out, FinCard.load(tiny_model, max_bullets=3))
     assert summary.documents == 11 and summary.errors == 2
     paragraphs = [json.loads(line) for line in (out / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
     cards = [json.loads(line) for line in (out / "cards.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -43,7 +43,7 @@ def test_run_writes_valid_outputs_and_error_rows(tiny_model, inputs, tmp_path):
 
 
 def test_resume_after_crash_equals_uninterrupted_run(tiny_model, inputs, tmp_path, monkeypatch):
-    clf = Classifier.load(tiny_model)
+    clf = FinCard.load(tiny_model)
     run(inputs, tmp_path / "clean", clf)
     calls = {"n": 0}
     original = Summarizer.summarize

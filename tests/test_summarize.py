@@ -14,16 +14,8 @@ from infer.cli import main
 from infer.errors import FincardError
 from infer.schema import Schema
 from infer.segment import split_sentences
-from infer.summarize import (
-    EvalRow,
-    LeadSummarizer,
-    SummarizerConfig,
-    TextRankSummarizer,
-    evaluate,
-    read_eval_rows,
-    rouge_l,
-    rouge_n,
-)
+from infer.gist_eval import EvalRow, evaluate, read_eval_rows, rouge_l, rouge_n
+from infer.summarize import LeadSummarizer, SummarizerConfig, TextRankSummarizer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,7 +81,7 @@ def assert_cited_faithfully(doc: Document, gist: Gist):
             assert bullet.text in source
 
 
-@pytest.mark.parametrize("summarizer", [Summarizer(), Summarizer(FakeClassifier()), LeadSummarizer(), TextRankSummarizer()])
+@pytest.mark.parametrize("summarizer", [Summarizer(headline=None), Summarizer(FakeClassifier()), LeadSummarizer(), TextRankSummarizer()])
 def test_citations_point_at_the_source_paragraph_and_nothing_repeats(summarizer):
     doc = Document.from_paragraphs(ARTICLE + [ARTICLE[2], ARTICLE[0]])  # the same sentences again, in paragraphs 8-9
     gist = summarizer.summarize(doc, max_bullets=8)
@@ -112,7 +104,7 @@ def test_any_text_gives_a_faithful_gist(paragraphs):
 
 
 def test_cleaning_strips_datelines_and_drops_questions_and_captions():
-    gist = Summarizer().summarize(article(), max_bullets=10)
+    gist = Summarizer(headline=None).summarize(article(), max_bullets=10)
     texts = [b.text for b in gist.lines]
     assert not any(t.startswith(("新华社", "（记者")) for t in texts)
     assert any(t.startswith("中国人民银行宣布下调存款准备金率") for t in texts)
@@ -121,31 +113,31 @@ def test_cleaning_strips_datelines_and_drops_questions_and_captions():
 
 def test_bracket_headline_becomes_the_title_of_an_untitled_document():
     doc = Document.from_paragraphs(["【铜价再创新高】财联社5月20日电，沪铜主力合约日内涨幅3.1%，刷新上市以来最高纪录。", "上期所铜库存连续第三周下降。"])
-    gist = Summarizer().summarize(doc)
+    gist = Summarizer(headline=None).summarize(doc)
     assert gist.title == "铜价再创新高"
     assert gist.headline.text == "沪铜主力合约日内涨幅3.1%，刷新上市以来最高纪录。"
-    assert Summarizer().summarize(Document.from_paragraphs(doc.text.split("\n"), title="原标题")).title == "原标题"
+    assert Summarizer(headline=None).summarize(Document.from_paragraphs(doc.text.split("\n"), title="原标题")).title == "原标题"
 
 
 def test_long_sentences_are_trimmed_at_a_clause_end_never_inside_a_number():
     sentence = "今年前三季度公司实现营业收入1,286.5亿元，同比增长12.4%，归母净利润68.5亿元，同比增长31.2%，矿产铜产量同比增长18%至36.2万吨，经营现金流净额达到152.3亿元。"
     config = SummarizerConfig(max_chars=50)
-    bullet = Summarizer(config=config).summarize(Document.from_paragraphs([sentence])).headline
+    bullet = Summarizer(headline=None, config=config).summarize(Document.from_paragraphs([sentence])).headline
     assert sentence.startswith(bullet.text) and 40 <= len(bullet.text) <= 50
     assert sentence[len(bullet.text)] == "，"
     # The comma in 1,286.5 is no clause end: a first clause longer than the limit is kept whole.
-    short = Summarizer(config=SummarizerConfig(max_chars=16)).summarize(Document.from_paragraphs([sentence])).headline
+    short = Summarizer(headline=None, config=SummarizerConfig(max_chars=16)).summarize(Document.from_paragraphs([sentence])).headline
     assert short.text == "今年前三季度公司实现营业收入1,286.5亿元"
 
 
 def test_one_paragraph_one_sentence_and_empty_documents():
     one_paragraph = Document.from_paragraphs(["铜价大涨3%，创历史新高。库存连续三周下降，现货升水扩大。"])
-    gist = Summarizer().summarize(one_paragraph)
+    gist = Summarizer(headline=None).summarize(one_paragraph)
     assert gist.headline is not None and len(gist.lines) == 2
     assert all(b.citations == [1] for b in gist.lines)
 
     one_sentence = Document.from_paragraphs(["铜价创新高。"])  # shorter than min_chars: still the headline
-    for summarizer in (Summarizer(), LeadSummarizer(), TextRankSummarizer()):
+    for summarizer in (Summarizer(headline=None), LeadSummarizer(), TextRankSummarizer()):
         gist = summarizer.summarize(one_sentence, max_bullets=5)
         assert gist.headline.text == "铜价创新高。" and gist.bullets == []
 
@@ -158,10 +150,10 @@ def test_one_paragraph_one_sentence_and_empty_documents():
 
 
 def test_max_bullets():
-    assert Summarizer().summarize(article(), max_bullets=0).bullets == []
-    assert len(Summarizer().summarize(article(), max_bullets=2).bullets) == 2
+    assert Summarizer(headline=None).summarize(article(), max_bullets=0).bullets == []
+    assert len(Summarizer(headline=None).summarize(article(), max_bullets=2).bullets) == 2
     with pytest.raises(ValueError, match="max_bullets"):
-        Summarizer().summarize(article(), max_bullets=-1)
+        Summarizer(headline=None).summarize(article(), max_bullets=-1)
 
 
 def test_bullets_grouped_by_theme_weight_other_last_document_order_inside():
@@ -194,7 +186,7 @@ def test_bullets_grouped_by_theme_weight_other_last_document_order_inside():
 
 def test_without_a_classifier_bullets_follow_document_order():
     doc = article()
-    gist = Summarizer().summarize(doc, max_bullets=4)
+    gist = Summarizer(headline=None).summarize(doc, max_bullets=4)
     order = [next(i for i, s in enumerate(doc.sentences) if b.text in s.text) for b in gist.bullets]
     assert order == sorted(order)
     assert {b.section for b in gist.bullets} == {"要点"} and all(b.theme is None for b in gist.lines)
@@ -202,7 +194,7 @@ def test_without_a_classifier_bullets_follow_document_order():
 
 def test_markdown_reads_back_as_the_same_card(tmp_path):
     doc = article(title="央行降准 铜价走高", source="测试社", published=datetime(2025, 12, 11, 10, 5))
-    for summarizer in (Summarizer(), Summarizer(FakeClassifier())):
+    for summarizer in (Summarizer(headline=None), Summarizer(FakeClassifier())):
         gist = summarizer.summarize(doc, max_bullets=4)
         markdown = gist.to_markdown()
         lines = markdown.splitlines()
@@ -220,7 +212,7 @@ def test_card_structure_in_the_text_cannot_leak_into_bullets(tmp_path):
         ["路透伦敦3月5日 - 伦敦铜周二上涨1.2%，报每吨8,855美元 - 为两周高位[3]。", "伦敦金属交易所铜库存减少4,125吨 - 降至30.2万吨。"],
         title="伦铜上涨", source="路透", published=datetime(2023, 3, 5),
     )
-    gist = Summarizer().summarize(doc)
+    gist = Summarizer(headline=None).summarize(doc)
     assert all(" - " not in b.text and "[3]" not in b.text for b in gist.lines)
     path = tmp_path / "card.txt"
     path.write_text(gist.to_markdown(), encoding="utf-8")
@@ -274,8 +266,8 @@ def test_config_is_validated_with_what_to_change():
 def test_names_weight_prefers_sentences_that_name_who_and_where():
     doc = Document.from_paragraphs(["今天市场情绪平稳，大家都在观望后市。", "宁德时代与特斯拉在上海签署供货协议，比亚迪随后跟进。"])
     only = dict(centrality=0, position=0, title=0, cue=0, numbers=0, theme=0, stance=0)
-    assert Summarizer(config=SummarizerConfig(**only, names=1.0)).summarize(doc, 0).headline.citations == [2]
-    assert Summarizer(config=SummarizerConfig(**{**only, "position": 1.0})).summarize(doc, 0).headline.citations == [1]
+    assert Summarizer(headline=None, config=SummarizerConfig(**only, names=1.0)).summarize(doc, 0).headline.citations == [2]
+    assert Summarizer(headline=None, config=SummarizerConfig(**{**only, "position": 1.0})).summarize(doc, 0).headline.citations == [1]
 
 
 def test_config_from_settings():

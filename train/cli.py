@@ -43,7 +43,7 @@ def _train_headline(args: argparse.Namespace) -> int:
     arguments = _from_namespace(HeadlineArguments, args)
     with ErrorLog(args.errors) as errors:
         ranker, report = fit_headline(arguments, errors, lambda rows: progress(rows, "train-headline", "row"))
-    ranker.save_pretrained(arguments.out)
+    ranker.save(arguments.out)
     write_headline_card(arguments, report)
     print(json.dumps({"out": str(arguments.out), **{k: v for k, v in report.items() if k != "weights"}}, ensure_ascii=False))
     return EXIT_SOME_FAILED if errors.count else EXIT_OK

@@ -18,7 +18,8 @@ import numpy as np
 from infer.errors import FincardError
 from infer.headline import FEATURES, HeadlineRanker, KeepRates, Span, span_features, top_spans
 from infer.errors import ReadError
-from infer.summarize import EvalRow, Summarizer, read_eval_rows, rouge_l
+from infer.gist_eval import EvalRow, read_eval_rows, rouge_l
+from infer.summarize import Summarizer
 
 from .args import HeadlineArguments
 
@@ -37,7 +38,7 @@ class _Flash:
 
 
 def _flashes(rows: Iterable[EvalRow], args: HeadlineArguments) -> list[_Flash]:
-    summarizer = Summarizer()
+    summarizer = Summarizer(headline=None)  # only its sentence scores: the ranker is what is being fitted
     flashes = []
     for row in rows:
         sentences, scores = summarizer.sentence_scores(row.doc)

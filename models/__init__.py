@@ -1,0 +1,1 @@
+"""The shipped models, installed as the package data ``infer.models`` (see ``infer/shipped.py``)."""
