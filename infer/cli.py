@@ -22,7 +22,7 @@ from . import __version__
 from .errors import ErrorLog, FincardError
 from .bench import DEFAULT_TEXTS
 from .readers import FORMATS, read_documents
-from .render import atomic_output, json_line, open_records, paragraph_row
+from .render import RECORD_FORMATS, atomic_output, json_line, open_records, paragraph_row
 from .summarize import SHIPPED, VECTORS
 
 # A convenience of the command line only: --data names of the team's real evaluation files, beside the checkout.
@@ -60,6 +60,11 @@ def add_input_arguments(parser: argparse.ArgumentParser, errors_option: bool = T
         parser.add_argument("--errors", metavar="FILE", help="write error records here as JSONL instead of stderr")
 
 
+def add_output_format_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output-format", choices=RECORD_FORMATS,
+                        help="jsonl or parquet (default: parquet when the output name ends in .parquet, else jsonl)")
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model`` and ``--batch-size`` for the commands that run the classifier."""
     parser.add_argument("--model", metavar="DIR", help="model folder (default: $FINCARD_MODEL or the shipped fincard-zh-v1)")
@@ -72,7 +77,7 @@ def progress(iterable, desc: str, unit: str = "doc"):
 
 
 def _parse(args: argparse.Namespace) -> int:
-    with ErrorLog(args.errors) as errors, open_records(args.output, "documents") as out:
+    with ErrorLog(args.errors) as errors, open_records(args.output, "documents", args.output_format) as out:
         for doc in progress(read_documents(args.inputs, args.format, errors), "parse"):
             out.write(doc.to_dict())
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
@@ -165,11 +170,11 @@ def _eval_gist(args: argparse.Namespace) -> int:
 
 def _classify(args: argparse.Namespace) -> int:
     fincard = _fincard(args, gists=False)
-    with ErrorLog(args.errors) as errors, atomic_output(args.output) as out:
+    with ErrorLog(args.errors) as errors, open_records(args.output, "paragraphs", args.output_format) as out:
         documents = progress(read_documents(args.inputs, args.format, errors), "classify")
         for result in fincard(documents, args.batch_size, gists=False):
             for paragraph, prediction in zip(result.document.paragraphs, result.predictions):
-                out.write(json_line(paragraph_row(result.document, paragraph, prediction)))
+                out.write(paragraph_row(result.document, paragraph, prediction))
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
@@ -201,7 +206,8 @@ def _run(args: argparse.Namespace) -> int:
         bar.set_postfix(paragraphs=paragraphs, refresh=False)
 
     try:
-        summary = run(args.inputs, args.output, fincard, args.resume, args.batch_size, args.format, on_progress)
+        summary = run(args.inputs, args.output, fincard, args.resume, args.batch_size, args.format, on_progress,
+                      args.output_format)
     except KeyboardInterrupt:
         bar.close()
         print(f"fincard run: interrupted; {args.output} is consistent: rerun the same command with --resume", file=sys.stderr)
@@ -242,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_input_arguments(parse)
     parse.add_argument("-o", "--output", metavar="OUT.jsonl|OUT.parquet", help="output file (default: JSON lines on stdout)")
+    add_output_format_argument(parse)
     parse.set_defaults(run=_parse)
 
     summarize = add_command(
@@ -291,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
         "theme_scores, stance, stance_scores.",
     )
     add_input_arguments(classify)
-    classify.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: stdout)")
+    classify.add_argument("-o", "--output", metavar="OUT.jsonl|OUT.parquet", help="output file (default: JSON lines on stdout)")
+    add_output_format_argument(classify)
     add_model_arguments(classify)
     classify.set_defaults(run=_classify)
 
@@ -321,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_input_arguments(run_parser, errors_option=False)
     run_parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    run_parser.add_argument("--output-format", choices=RECORD_FORMATS, default="jsonl",
+                            help="paragraphs and cards as jsonl (default) or parquet (written at the end; cards.md either way)")
     run_parser.add_argument("--max-bullets", type=_non_negative, default=5, help="bullets per gist besides the headline (default: 5)")
     run_parser.add_argument("--resume", action="store_true", help="skip documents already finished in OUTDIR")
     add_model_arguments(run_parser)

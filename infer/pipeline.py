@@ -1,6 +1,7 @@
 """``fincard run``: parse → classify every paragraph → gist every document → write, streaming and resumable.
 
-OUTDIR gets ``paragraphs.jsonl``, ``cards.jsonl``, ``cards.md`` and, when any input failed, ``errors.jsonl``. While a
+OUTDIR gets ``paragraphs.jsonl``, ``cards.jsonl`` (or both as ``.parquet``), ``cards.md`` and, when any input failed,
+``errors.jsonl``. While a
 run is going they are ``*.part`` files, appended one whole document at a time and renamed into place at the end;
 a document counts as done once its ``cards.jsonl`` line is written, so after a crash or Ctrl-C ``--resume`` drops
 the unfinished document's rows and carries on after the last finished one.
@@ -21,7 +22,7 @@ from .document import Document
 from .errors import ConfigError, ErrorLog, FincardError
 from .fincard import FinCard
 from .readers import read_documents
-from .render import json_line, paragraph_row
+from .render import RECORD_FORMATS, json_line, jsonl_to_parquet, paragraph_row, read_records
 
 OUTPUTS = ("paragraphs.jsonl", "cards.jsonl", "errors.jsonl")
 
@@ -56,23 +57,33 @@ class RunSummary:
 class RunDirectory:
     """The part files of one run and which documents they already hold."""
 
-    def __init__(self, outdir: Path, resume: bool):
+    def __init__(self, outdir: Path, resume: bool, output_format: str = "jsonl"):
         self.outdir = outdir
+        self.output_format = output_format
         outdir.mkdir(parents=True, exist_ok=True)
         self.part = {name: outdir / f"{name}.part" for name in OUTPUTS}
         interrupted = self.part["cards.jsonl"].exists()
         if interrupted and not resume:
             raise FincardError(f"{outdir} holds an interrupted run: add --resume to continue it, or choose another -o")
-        if resume and not interrupted and (outdir / "cards.jsonl").exists():
-            for name in OUTPUTS:  # continue a finished run: new inputs are appended to it
-                if (outdir / name).exists():
-                    os.replace(outdir / name, self.part[name])
+        if resume and not interrupted:
+            self._reopen_finished()
         self.done = self._finished_documents() if resume else set()
         if not resume:
             for path in self.part.values():
                 path.unlink(missing_ok=True)
         self._drop_unfinished()
         self.streams = {name: path.open("a", encoding="utf-8") for name, path in self.part.items() if name != "errors.jsonl"}
+
+    def _reopen_finished(self) -> None:
+        """Continue a finished run: its outputs become part files again and new inputs are appended to them."""
+        for name in OUTPUTS:
+            finished, parquet = self.outdir / name, (self.outdir / name).with_suffix(".parquet")
+            if finished.exists():
+                os.replace(finished, self.part[name])
+            elif parquet.exists() and name != "errors.jsonl":
+                with self.part[name].open("w", encoding="utf-8") as out:
+                    out.writelines(json_line(row) for row in read_records(parquet))
+                parquet.unlink()
 
     def _finished_documents(self) -> set[str]:
         path = self.part["cards.jsonl"]
@@ -124,7 +135,12 @@ class RunDirectory:
             for line in cards:
                 out.write(Gist.from_dict(json.loads(line)).to_markdown() + "\n")
         for name, path in self.part.items():
-            if path.exists():
+            if not path.exists():
+                continue
+            if self.output_format == "parquet" and name != "errors.jsonl":  # error records stay JSONL, for people
+                jsonl_to_parquet(path, (self.outdir / name).with_suffix(".parquet"), name.split(".")[0])
+                path.unlink()
+            else:
                 os.replace(path, self.outdir / name)
         os.replace(markdown, self.outdir / "cards.md")
 
@@ -137,12 +153,17 @@ def run(
     batch_size: int = 32,
     format: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    output_format: str = "jsonl",
 ) -> RunSummary:
-    """Process every input into OUTDIR with ``fincard``; ``on_progress(documents, paragraphs)`` after each document."""
+    """Process every input into OUTDIR with ``fincard``; ``on_progress(documents, paragraphs)`` after each document.
+    ``output_format="parquet"`` writes ``paragraphs.parquet`` and ``cards.parquet`` at the end (the run itself
+    appends JSONL part files, so that a crash loses nothing and ``resume`` works)."""
     if fincard.classifier is None:
         raise ConfigError("fincard run labels every paragraph: give FinCard a classifier")
+    if output_format not in RECORD_FORMATS:
+        raise ConfigError(f"output_format {output_format!r}: use one of {', '.join(RECORD_FORMATS)}")
     outdir = Path(outdir)
-    directory = RunDirectory(outdir, resume)
+    directory = RunDirectory(outdir, resume, output_format)
     summary = RunSummary()
     started = time.monotonic()
     error_part = directory.part["errors.jsonl"]

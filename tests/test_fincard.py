@@ -96,3 +96,20 @@ def test_loading_a_model_can_leave_torch_threads_alone(tiny_model):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_run_and_classify_write_parquet_with_the_jsonl_fields(tiny_model, seed_path, tmp_path):
+    from infer.render import read_records
+
+    model = ["--model", str(tiny_model)]
+    assert main(["run", str(seed_path), "-o", str(tmp_path / "jsonl"), *model]) == 0
+    assert main(["run", str(seed_path), "-o", str(tmp_path / "parquet"), "--output-format", "parquet", *model]) == 0
+    assert sorted(p.name for p in (tmp_path / "parquet").iterdir()) == ["cards.md", "cards.parquet", "paragraphs.parquet"]
+    for name in ("paragraphs", "cards"):
+        assert list(read_records(tmp_path / "parquet" / f"{name}.parquet")) == jsonl(tmp_path / "jsonl" / f"{name}.jsonl")
+    # A finished Parquet run resumes like a JSONL one: nothing is redone or duplicated.
+    assert main(["run", str(seed_path), "-o", str(tmp_path / "parquet"), "--output-format", "parquet", "--resume", *model]) == 0
+    assert len(list(read_records(tmp_path / "parquet" / "cards.parquet"))) == 10
+    assert main(["classify", str(seed_path), "-o", str(tmp_path / "paragraphs.parquet"), *model]) == 0
+    rows = jsonl(tmp_path / "jsonl" / "paragraphs.jsonl")
+    assert list(read_records(tmp_path / "paragraphs.parquet")) == [{k: v for k, v in r.items() if k != "key"} for r in rows]
