@@ -2,7 +2,8 @@
 
 A model folder holds ``config.json`` (:class:`ModelConfig`), ``schema.json`` and the weights: for transformer
 models the LoRA adapter (``adapter_config.json`` + ``adapter_model.safetensors``) and ``heads.safetensors`` on top
-of the pip-installed backbone; for the ``tfidf`` baseline a scikit-learn pipeline (``tfidf.joblib``).
+of the pip-installed backbone; for the ``tfidf`` baseline the TF-IDF vocabulary (``tfidf.json``) and the logistic
+regressions' weights (``tfidf.safetensors``). Loading a folder never unpickles.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .backbones import BACKBONES
+from .backbones import BACKBONES, offline
 from .errors import FincardError
 from .schema import Schema
 
@@ -69,6 +70,7 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel
 
+    offline()
     class ThemeStanceModel(torch.nn.Module):
         """The backbone with LoRA adapters, pooled, under a theme head (sigmoid) and a stance head (softmax)."""
 
@@ -135,13 +137,23 @@ def load_transformer_weights(module, folder: Path) -> None:
 
 
 class TfidfBaseline:
-    """Character 1-3-gram TF-IDF + logistic regression: the reality-check baseline, same interface as the model."""
+    """Character 1-3-gram TF-IDF + logistic regression: the reality-check baseline, same interface as the model.
 
-    def __init__(self, pipeline: Any = None):
-        self.pipeline = pipeline
+    Saved as plain data, never a pickle: ``tfidf.json`` holds the vectorizer's settings and vocabulary,
+    ``tfidf.safetensors`` its idf and the regressions' weights; :meth:`scores` redoes scikit-learn's arithmetic.
+    """
+
+    def __init__(self, vectorizer: Any, weights: dict[str, np.ndarray]):
+        self.vectorizer = vectorizer  # a fitted scikit-learn TfidfVectorizer
+        self.weights = weights  # theme_coef, theme_intercept, stance_coef, stance_intercept, stance_classes
+
+    @classmethod
+    def fit(cls, texts: list[str], themes: np.ndarray, stances: np.ndarray, seed: int = 0) -> "TfidfBaseline":
+        return cls.from_sklearn(*cls.fit_sklearn(texts, themes, stances, seed))
 
     @staticmethod
-    def fit(texts: list[str], themes: np.ndarray, stances: np.ndarray, seed: int = 0) -> "TfidfBaseline":
+    def fit_sklearn(texts: list[str], themes: np.ndarray, stances: np.ndarray, seed: int = 0) -> tuple[Any, Any, Any]:
+        """The fitted scikit-learn vectorizer, one-vs-rest theme regressions and stance regression."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
@@ -152,27 +164,78 @@ class TfidfBaseline:
         theme_model.fit(features, themes)
         stance_model = LogisticRegression(max_iter=2000, C=4.0, class_weight="balanced", random_state=seed)
         stance_model.fit(features, stances)
-        return TfidfBaseline({"vectorizer": vectorizer, "themes": theme_model, "stance": stance_model})
+        return vectorizer, theme_model, stance_model
+
+    @classmethod
+    def from_sklearn(cls, vectorizer: Any, theme_model: Any, stance_model: Any) -> "TfidfBaseline":
+        n_features = len(vectorizer.vocabulary_)
+        theme_coef = np.zeros((len(theme_model.estimators_), n_features))
+        theme_intercept = np.zeros(len(theme_model.estimators_))
+        for k, estimator in enumerate(theme_model.estimators_):
+            if hasattr(estimator, "coef_"):
+                theme_coef[k], theme_intercept[k] = estimator.coef_[0], estimator.intercept_[0]
+            else:  # one class in training: OneVsRest's constant predictor; sigmoid(+-inf) is exactly that 1 or 0
+                theme_intercept[k] = np.inf if estimator.y_[0] else -np.inf
+        return cls(vectorizer, {
+            "theme_coef": theme_coef, "theme_intercept": theme_intercept,
+            "stance_coef": stance_model.coef_, "stance_intercept": stance_model.intercept_,
+            "stance_classes": stance_model.classes_.astype(np.int64),
+        })
 
     def scores(self, texts: list[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        """``batch_size`` is accepted for the scorer interface; scikit-learn takes all texts at once."""
-        features = self.pipeline["vectorizer"].transform(texts)
-        stance_model = self.pipeline["stance"]
-        stance = np.zeros((len(texts), int(max(stance_model.classes_)) + 1))
-        stance[:, stance_model.classes_] = stance_model.predict_proba(features)
-        return self.pipeline["themes"].predict_proba(features), stance
+        """``batch_size`` is accepted for the scorer interface; all texts go through at once."""
+        features = self.vectorizer.transform(texts)
+        w = self.weights
+        themes = self._sigmoid(features @ w["theme_coef"].T + w["theme_intercept"])
+        decision = features @ w["stance_coef"].T + w["stance_intercept"]
+        if decision.shape[1] == 1:  # scikit-learn's binary regression: one row of weights, for the second class
+            positive = self._sigmoid(decision)
+            probabilities = np.hstack([1 - positive, positive])
+        else:
+            exp = np.exp(decision - decision.max(1, keepdims=True))
+            probabilities = exp / exp.sum(1, keepdims=True)
+        stance = np.zeros((len(texts), int(w["stance_classes"].max()) + 1))
+        stance[:, w["stance_classes"]] = probabilities
+        return themes, stance
 
     def save(self, folder: Path) -> None:
-        import joblib
+        from safetensors.numpy import save_file
 
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.pipeline, folder / "tfidf.joblib")
+        vocabulary = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)  # term of column 0, 1, ...
+        settings = self.vectorizer.get_params() | {"vocabulary": None, "dtype": np.dtype(self.vectorizer.dtype).name}
+        saved = {"settings": settings, "vocabulary": vocabulary}
+        (folder / "tfidf.json").write_text(json.dumps(saved, ensure_ascii=False) + "\n", encoding="utf-8")
+        arrays = {"idf": self.vectorizer.idf_} | self.weights
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, folder / "tfidf.safetensors")
 
     @classmethod
     def load(cls, folder: Path) -> "TfidfBaseline":
-        import joblib
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
+        retrain = "retrain with `fincard train --backbone tfidf`"
+        if not (folder / "tfidf.json").exists() and (folder / "tfidf.joblib").exists():
+            raise FincardError(f"{folder} holds a pickled baseline (tfidf.joblib) from an older fincard, which is never loaded "
+                               f"because unpickling can run code: {retrain}")
         try:
-            return cls(joblib.load(folder / "tfidf.joblib"))
-        except (FileNotFoundError, OSError, EOFError, ValueError) as exc:
-            raise FincardError(f"{folder}: missing or corrupt tfidf.joblib ({exc})") from None
+            saved = json.loads((folder / "tfidf.json").read_text(encoding="utf-8"))
+            weights = load_file(folder / "tfidf.safetensors")
+            settings = saved["settings"] | {"ngram_range": tuple(saved["settings"]["ngram_range"]),
+                                            "dtype": np.dtype(saved["settings"]["dtype"]).type, "vocabulary": saved["vocabulary"]}
+            vectorizer = TfidfVectorizer(**settings)
+            vectorizer.idf_ = weights.pop("idf")
+            n_features = len(vectorizer.vocabulary_)
+            if weights["theme_coef"].shape[1] != n_features or weights["stance_coef"].shape[1] != n_features:
+                raise ValueError(f"weights for {weights['theme_coef'].shape[1]} features, a vocabulary of {n_features}")
+        except OSError as exc:
+            raise FincardError(f"{folder}: missing or unreadable tfidf baseline ({exc}); {retrain}") from None
+        except (SafetensorError, KeyError, TypeError, ValueError) as exc:  # ValueError covers bad JSON
+            raise FincardError(f"{folder}: corrupt tfidf baseline ({exc}); {retrain}") from None
+        return cls(vectorizer, weights)
+
+    @staticmethod
+    def _sigmoid(x: np.ndarray) -> np.ndarray:
+        """1 / (1 + e^-x), without overflow warnings for large negative x."""
+        return np.exp(-np.logaddexp(0.0, -x))

@@ -41,6 +41,15 @@ def selection_score(metrics: dict[str, Any]) -> float:
     return (metrics.get("themes", {}).get("macro_f1", 0.0) + metrics.get("stance", {}).get("macro_f1", 0.0)) / 2
 
 
+def plain_types(value: Any) -> Any:
+    """``value`` with numpy scalars (dev metrics) turned into Python numbers, which ``torch.load(weights_only=True)`` accepts."""
+    if isinstance(value, dict):
+        return {k: plain_types(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_types(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def train(args: TrainArguments) -> dict[str, Any]:
     schema = Schema.load(args.schema)
     train_rows = load_split(args.train, schema)
@@ -87,7 +96,7 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
     tokenizer = WindowTokenizer(base)
     config = ModelConfig(args.backbone, args.pooling, args.max_length, args.lora_r, args.lora_alpha)
     module = build_transformer(config, schema, base)
-    data = encode(train_rows, tokenizer, schema, args.max_length)
+    data = encode(train_rows, tokenizer, schema, args.max_length, base / "tokenizer.json")
     lengths = [len(x) for x in data.ids]
 
     steps_per_epoch = math.ceil(len(lengths) / args.batch_size)
@@ -112,7 +121,7 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
     if args.resume:
         if not (checkpoint / "trainer_state.pt").exists():
             raise FincardError(f"--resume: no checkpoint in {checkpoint}; start without --resume")
-        saved = torch.load(checkpoint / "trainer_state.pt", weights_only=False)
+        saved = torch.load(checkpoint / "trainer_state.pt", weights_only=True)
         load_transformer_weights(module, checkpoint)
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -121,7 +130,8 @@ def _train_transformer(args: TrainArguments, schema: Schema, train_rows, dev_row
 
     def save_checkpoint() -> None:
         save_transformer(module, config, schema, checkpoint)
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "state": state}, checkpoint / "trainer_state.pt")
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "state": plain_types(state)},
+                   checkpoint / "trainer_state.pt")
 
     from tqdm import tqdm
 
