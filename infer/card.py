@@ -15,7 +15,6 @@ from typing import Any
 from .document import Paragraph, metadata_dict
 
 HEADLINE_SECTION = "核心观点"
-UNGROUPED_SECTION = "要点"  # the heading of bullets when there is no classifier to group them by theme
 BULLET_SEPARATOR = " - "
 CITATION = re.compile(r"\[(\d+)\]")
 CITATION_RUN = re.compile(r"\s*((?:\[\d+\]\s*)+)")
@@ -33,63 +32,84 @@ def card_safe(text: str) -> str:
 
 @dataclass
 class Bullet:
-    """One line of a card: ``text`` is (a trimmed part of) one input sentence, ``citations`` its paragraph numbers."""
+    """One line of a card: ``text`` is (a trimmed part of) one input sentence, ``citations`` the paragraphs that
+    state it (its own first); ``rank`` its salience on the card, 1 the line a one-line gist keeps."""
 
     text: str
     citations: list[int]
     theme: str | None = None
     stance: str | None = None
-    section: str | None = None  # the card heading it sits under
+    rank: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 @dataclass
+class Section:
+    heading: str
+    bullets: list[Bullet] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"heading": self.heading, "bullets": [b.to_dict() for b in self.bullets]}
+
+
+@dataclass
 class Gist:
+    """A card: sections in order, the first the 核心观点 (the key views, in document order), then the article's own
+    sections or its theme groups."""
+
     id: str
     title: str | None
     source: str | None
     published: datetime | None
-    headline: Bullet | None = None
-    bullets: list[Bullet] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
 
     @property
     def lines(self) -> list[Bullet]:
-        """The headline, then the bullets: every sentence the gist picked."""
-        return ([self.headline] if self.headline else []) + self.bullets
+        """Every line of the card, in card order."""
+        return [bullet for section in self.sections for bullet in section.bullets]
+
+    @property
+    def headline(self) -> Bullet | None:
+        """The most salient line (rank 1): what a one-line gist shows."""
+        return min(self.lines, key=lambda b: b.rank, default=None)
+
+    @property
+    def bullets(self) -> list[Bullet]:
+        """Every line but the headline, in card order."""
+        headline = self.headline
+        return [b for b in self.lines if b is not headline]
+
+    def top(self, count: int) -> list[Bullet]:
+        """The ``count`` most salient lines, in card order: the card cut to ``count`` lines."""
+        kept = {id(b) for b in sorted(self.lines, key=lambda b: b.rank)[:count]}
+        return [b for b in self.lines if id(b) in kept]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **metadata_dict(self.id, self.title, self.source, self.published),
-            "headline": self.headline.to_dict() if self.headline else None,
-            "bullets": [b.to_dict() for b in self.bullets],
+            "sections": [section.to_dict() for section in self.sections],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Gist":
         """The inverse of :meth:`to_dict` (``fincard run`` renders ``cards.md`` from ``cards.jsonl``)."""
-        headline = Bullet(**data["headline"]) if data.get("headline") else None
         published = datetime.fromisoformat(data["date"]) if data.get("date") else None
-        return cls(data["id"], data.get("title"), data.get("source"), published, headline, [Bullet(**b) for b in data.get("bullets", [])])
+        sections = [Section(s["heading"], [Bullet(**b) for b in s["bullets"]]) for s in data.get("sections") or []]
+        return cls(data["id"], data.get("title"), data.get("source"), published, sections)
 
     def to_markdown(self) -> str:
-        """The seed card layout, which ``fincard parse`` reads back (a card needs a date to be recognised).
-
-        A title line, a ``来源· YYYY-MM-DD HH:MM`` line, ``核心观点 - sentence [n]``, then one line per heading:
-        ``金属 - sentence [n] - sentence [m]``.
-        """
+        """The seed's card: a title line, a ``来源· YYYY-MM-DD HH:MM`` line, then the body on one line,
+        ``核心观点 - 观点 [1][4] - 观点 [2] 铜市场 - 要点 [3]``, which ``fincard parse`` reads back (a card needs a date to
+        be recognised as one)."""
         date = f" {self.published:%Y-%m-%d %H:%M}" if self.published else ""
-        lines = [_one_line(self.title or self.id), f"{_one_line(self.source or '来源不详')}·{date}"]
-        section = None
-        for bullet in self.lines:
-            item = f"{BULLET_SEPARATOR}{bullet.text} {citations_text(bullet.citations)}"
-            if bullet.section == section:
-                lines[-1] += item
-            else:
-                lines.append(f"{bullet.section}{item}")
-                section = bullet.section
-        return "\n".join(lines) + "\n"
+        body = " ".join(
+            _one_line(section.heading)
+            + "".join(f"{BULLET_SEPARATOR}{b.text} {citations_text(b.citations)}" for b in section.bullets)
+            for section in self.sections if section.bullets
+        )
+        return "\n".join([_one_line(self.title or self.id), f"{_one_line(self.source or '来源不详')}·{date}", body]) + "\n"
 
 
 def _one_line(text: str) -> str:

@@ -23,7 +23,7 @@ from .errors import ErrorLog, FincardError
 from .bench import DEFAULT_TEXTS
 from .readers import FORMATS, read_documents
 from .render import RECORD_FORMATS, atomic_output, json_line, open_records, paragraph_row
-from .summarize import SHIPPED, VECTORS
+from .summarize import DEFAULT_MAX_BULLETS, SHIPPED, VECTORS
 
 # A convenience of the command line only: --data names of the team's real evaluation files, beside the checkout.
 REAL_DATA = Path("..") / "shared" / "data" / "real"
@@ -83,6 +83,13 @@ def _parse(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
+
+
 def _non_negative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -121,7 +128,7 @@ def _fincard(args: argparse.Namespace, with_classifier: bool = True, gists: bool
         model=(args.model or SHIPPED) if with_classifier else None,
         headline=None if headline == "none" else (headline or SHIPPED),
         config=config,
-        max_bullets=getattr(args, "max_bullets", 5),
+        max_bullets=getattr(args, "max_bullets", DEFAULT_MAX_BULLETS),
         batch_size=getattr(args, "batch_size", 32),
     )
 
@@ -196,6 +203,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.ray is not None:
+        return _run_ray(args)
     from .pipeline import run
 
     fincard = _fincard(args)
@@ -207,21 +216,94 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         summary = run(args.inputs, args.output, fincard, args.resume, args.batch_size, args.format, on_progress,
-                      args.output_format)
+                      args.output_format or "jsonl")
     except KeyboardInterrupt:
         bar.close()
         print(f"fincard run: interrupted; {args.output} is consistent: rerun the same command with --resume", file=sys.stderr)
         return 130
     bar.close()
     print(summary.format(fincard.classifier.schema))
+    if args.report:
+        from .report import write_report
+
+        print(f"report: {write_report(args.output)}")
     if summary.errors:
         print(f"{summary.errors} input errors: see {Path(args.output) / 'errors.jsonl'}", file=sys.stderr)
     return EXIT_SOME_FAILED if summary.errors else EXIT_OK
 
 
+def _ray_address(value: str) -> str:
+    """``--ray [ADDRESS]``: refuse an input path taken for the address (``--ray`` goes after the inputs)."""
+    import re
+
+    if value in ("local", "auto") or "://" in value or re.fullmatch(r"[\w.-]+:\d+", value):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r} is not a Ray address (auto, ray://HOST:10001 or HOST:PORT): "
+                                     "put --ray after the inputs, e.g. fincard run data/ -o out/ --ray")
+
+
+def _run_ray(args: argparse.Namespace) -> int:
+    """``fincard run --ray``: the job on Ray Data (infer/distributed.py), shards under OUTDIR."""
+    from .distributed import run_ray
+
+    logging.getLogger("ray.data").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    bar = tqdm(desc="run --ray", unit="doc", disable=None, dynamic_ncols=True)
+
+    def on_progress(documents: int, paragraphs: int) -> None:
+        bar.update(documents - bar.n)
+        bar.set_postfix(paragraphs=paragraphs, refresh=False)
+
+    try:
+        summary = run_ray(args.inputs, args.output, address=None if args.ray == "local" else args.ray,
+                          model=args.model, headline=_headline_option(args), max_bullets=args.max_bullets,
+                          batch_size=args.batch_size, format=args.format, output_format=args.output_format or "parquet",
+                          resume=args.resume, cpus_per_actor=args.ray_cpus, on_progress=on_progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"fincard run: interrupted; rerun the same command with --resume to carry on in {args.output}", file=sys.stderr)
+        return 130
+    bar.close()
+    print(summary.format(summary.schema))
+    print(f"{summary.actors} Ray actors · shards in {Path(args.output) / 'paragraphs'} and {Path(args.output) / 'cards'}"
+          f" · 'fincard merge {args.output}' writes paragraphs.jsonl, cards.jsonl and cards.md")
+    if summary.errors:
+        print(f"{summary.errors} input errors: see {Path(args.output) / 'errors.jsonl'}", file=sys.stderr)
+    return EXIT_SOME_FAILED if summary.errors else EXIT_OK
+
+
+def _headline_option(args: argparse.Namespace):
+    headline = getattr(args, "headline_model", None)
+    return None if headline == "none" else (headline or SHIPPED)
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from .distributed import merge
+
+    counts = merge(args.outdir, args.output_format)
+    extension = ".parquet" if args.output_format == "parquet" else ".jsonl"
+    print(f"{counts['documents']} documents, {counts['paragraphs']} paragraphs from {counts['chunks']} chunks → "
+          f"{Path(args.outdir) / ('paragraphs' + extension)}, {Path(args.outdir) / ('cards' + extension)}, "
+          f"{Path(args.outdir) / 'cards.md'}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    print(write_report(args.outdir, args.output, title=args.title))
+    return EXIT_OK
+
+
 def _bench(args: argparse.Namespace) -> int:
     from .bench import format_bench, run_bench
 
+    if args.ray is not None:
+        from .bench import format_ray_bench, ray_bench
+
+        result = ray_bench(args.model, args.run_articles or 1000, None if args.ray == "local" else args.ray,
+                           args.batch_size, args.texts)
+        print(json.dumps(result) if args.json else format_ray_bench(result))
+        return EXIT_OK
     result = run_bench(args.model, args.n, args.repeats, args.batch_size, args.int8, args.run_articles, args.texts)
     print(json.dumps(result) if args.json else format_bench(result))
     return EXIT_OK
@@ -261,8 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_input_arguments(summarize)
     summarize.add_argument("-o", "--output", metavar="cards.md|cards.jsonl", help="output file (default: Markdown on stdout)")
-    summarize.add_argument("--max-bullets", type=_non_negative, default=5, metavar="N",
-                           help="bullets under the headline (default 5; 0 gives the headline alone)")
+    summarize.add_argument("--max-bullets", type=_positive, default=DEFAULT_MAX_BULLETS, metavar="N",
+                           help=f"the most lines on a card; short articles get fewer, 1 gives the 核心观点 line alone "
+                           f"(default {DEFAULT_MAX_BULLETS})")
     add_model_arguments(summarize)
     summarize.add_argument("--no-classifier", action="store_true", help="skip the classifier: faster, bullets not grouped by theme")
     add_headline_argument(summarize)
@@ -329,13 +412,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_input_arguments(run_parser, errors_option=False)
     run_parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
-    run_parser.add_argument("--output-format", choices=RECORD_FORMATS, default="jsonl",
-                            help="paragraphs and cards as jsonl (default) or parquet (written at the end; cards.md either way)")
-    run_parser.add_argument("--max-bullets", type=_non_negative, default=5, help="bullets per gist besides the headline (default: 5)")
+    run_parser.add_argument("--output-format", choices=RECORD_FORMATS,
+                            help="paragraphs and cards as jsonl (default) or parquet (written at the end; cards.md either way); "
+                            "with --ray the format of the shards (default parquet)")
+    run_parser.add_argument("--max-bullets", type=_positive, default=DEFAULT_MAX_BULLETS, metavar="N",
+                            help=f"the most lines on a card; short articles get fewer (default: {DEFAULT_MAX_BULLETS})")
     run_parser.add_argument("--resume", action="store_true", help="skip documents already finished in OUTDIR")
+    run_parser.add_argument("--report", action="store_true", help="also write OUTDIR/report.html (see fincard report)")
     add_model_arguments(run_parser)
     add_headline_argument(run_parser)
+    run_parser.add_argument("--ray", nargs="?", const="local", type=_ray_address, metavar="ADDRESS",
+                            help="run on Ray Data (pip install 'fincard[ray]'): no ADDRESS starts a local Ray on this "
+                            "machine, 'auto' or ray://HOST:10001 joins a cluster; writes Parquet shards under "
+                            "OUTDIR/paragraphs/ and OUTDIR/cards/ ('fincard merge OUTDIR' gathers them); put it after the inputs")
+    run_parser.add_argument("--ray-cpus", type=_positive, default=2, metavar="N",
+                            help="with --ray: CPUs and torch threads per actor, one model each (default: 2)")
     run_parser.set_defaults(run=_run)
+
+    merge = add_command(
+        commands,
+        "merge",
+        help="gather the shards of 'fincard run --ray' into paragraphs.jsonl, cards.jsonl and cards.md",
+        description="Write OUTDIR/paragraphs.jsonl, OUTDIR/cards.jsonl (or both as .parquet) and OUTDIR/cards.md from "
+        "the shards a 'fincard run --ray' left under OUTDIR/paragraphs/ and OUTDIR/cards/, in input order: the "
+        "files a local 'fincard run' writes.",
+    )
+    merge.add_argument("outdir", metavar="OUTDIR", help="the -o folder of 'fincard run --ray'")
+    merge.add_argument("--output-format", choices=RECORD_FORMATS, default="jsonl",
+                       help="paragraphs and cards as jsonl (default) or parquet; cards.md either way")
+    merge.set_defaults(run=_merge)
+
+    report = add_command(
+        commands,
+        "report",
+        help="the cards of a run as one offline HTML page, with filters and charts",
+        description="Read a fincard run's OUTDIR (cards and paragraphs, JSON lines or Parquet) and write one "
+        "self-contained HTML page: the cards in the seed's layout, each [n] opening its paragraph with its labels and "
+        "scores; a search box and theme, stance, source and date filters; charts of theme x stance counts and stance "
+        "over time. Nothing is loaded from the network. Needs matplotlib: pip install 'fincard[report]'.",
+    )
+    report.add_argument("outdir", metavar="OUTDIR", help="the output folder of a fincard run")
+    report.add_argument("-o", "--output", metavar="report.html", help="the page to write (default: OUTDIR/report.html)")
+    report.add_argument("--title", help="the page's title (default: the folder's name)")
+    report.set_defaults(run=_report)
 
     bench = add_command(
         commands,
@@ -354,6 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--texts", nargs="+", default=list(DEFAULT_TEXTS), metavar="PATH",
                        help="where the bench paragraphs come from: labelled JSONL (their single-paragraph rows) or any "
                        "input (default: labels/corpus/test.jsonl seeds, from the repository root)")
+    bench.add_argument("--ray", nargs="?", const="local", type=_ray_address, metavar="ADDRESS",
+                       help="instead: time 'fincard run' and 'fincard run --ray' (local Ray, or the cluster at ADDRESS) "
+                       "on the same --run-articles articles (default 1000) and compare their labels")
     add_model_arguments(bench)
     bench.set_defaults(run=_bench)
 

@@ -18,7 +18,7 @@ from .document import Document
 from .errors import ConfigError
 from .headline import HeadlineRanker
 from .segment import split_paragraphs
-from .summarize import SHIPPED, Summarizer, SummarizerConfig
+from .summarize import DEFAULT_MAX_BULLETS, SHIPPED, Summarizer, SummarizerConfig
 
 PARAGRAPHS_PER_BATCH = 256  # documents are grouped until about this many paragraphs: good batches, bounded memory
 
@@ -38,16 +38,16 @@ class FinCard:
     ...     result.predictions[0].themes, result.gist.headline.text
     """
 
-    def __init__(self, classifier: Classifier | None, summarizer: Summarizer, max_bullets: int = 5):
-        if max_bullets < 0:
-            raise ConfigError(f"max_bullets must be 0 or more, got {max_bullets}")
+    def __init__(self, classifier: Classifier | None, summarizer: Summarizer, max_bullets: int = DEFAULT_MAX_BULLETS):
+        if max_bullets < 1:
+            raise ConfigError(f"max_bullets is the most lines on a card: 1 or more, got {max_bullets}")
         self.classifier = classifier
         self.summarizer = summarizer
         self.max_bullets = max_bullets
 
     @classmethod
     def load(cls, model: str | Path | None = SHIPPED, headline: str | Path | HeadlineRanker | None = SHIPPED, *,
-             config: SummarizerConfig | None = None, max_bullets: int = 5, batch_size: int = 32,
+             config: SummarizerConfig | None = None, max_bullets: int = DEFAULT_MAX_BULLETS, batch_size: int = 32,
              threads: int | str | None = "auto") -> "FinCard":
         """The shipped models by default.
 

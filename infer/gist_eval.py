@@ -131,7 +131,7 @@ def evaluate(summarizer: Any, rows: Iterable[EvalRow], sentences: int | None = N
     for row in progress(rows):
         wanted = sentences or len(row.gist_sentences or row.gist)
         start = time.perf_counter()
-        gist = summarizer.summarize(row.doc, max_bullets=max(wanted - 1, 0))
+        gist = summarizer.summarize(row.doc, max_bullets=wanted)
         seconds += time.perf_counter() - start
         picked = [line.text for line in gist.lines]
         totals.update(rows=1, rouge1=rouge_n(picked, row.gist, 1), rouge2=rouge_n(picked, row.gist, 2),

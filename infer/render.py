@@ -88,8 +88,9 @@ def record_schema(kind: str, keyed: bool = False) -> pa.Schema:
         ("citations", pa.list_(pa.int64())),
         ("theme", pa.string()),
         ("stance", pa.string()),
-        ("section", pa.string()),
+        ("rank", pa.int64()),
     ])
+    section = pa.struct([("heading", pa.string()), ("bullets", pa.list_(bullet))])
     paragraph = pa.struct([
         ("index", pa.int64()),
         ("text", pa.string()),
@@ -109,7 +110,7 @@ def record_schema(kind: str, keyed: bool = False) -> pa.Schema:
             ("stance", pa.string()),
             ("stance_scores", scores),
         ],
-        "cards": [*metadata, ("headline", bullet), ("bullets", pa.list_(bullet))],
+        "cards": [*metadata, ("sections", pa.list_(section))],
     }
     return pa.schema(([("key", pa.string())] if keyed else []) + fields[kind])
 

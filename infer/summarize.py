@@ -1,12 +1,13 @@
-"""Extractive card gists: a 核心观点 line and short bullets, each (part of) a sentence of the article citing its paragraph.
+"""Extractive card gists: every line (part of) a sentence of the article, citing the paragraphs that state it.
 
 Modelled on sumy: every summarizer is one class with ``summarize(doc, max_bullets) -> Gist``. It rates the
-candidate sentences, keeps the best ones and restores document order. :class:`LeadSummarizer` and
-:class:`TextRankSummarizer` are the baselines; :class:`Summarizer` (fincard) cleans datelines and boilerplate,
-scores centrality, position, similarity to the title, cue words, figures, optionally proper names, and (with a
-classifier) theme relevance and stance strength, removes redundancy with MMR and groups the bullets under the
-schema's theme names. Its weights were tuned on the ``tune`` rows of ``labels/articles.jsonl``. With a :class:`infer.headline.HeadlineRanker`
-the 核心观点 line is the ranker's best run of clauses of the top sentences; without one, the best sentence.
+candidate sentences, keeps the best ones and hands them to :mod:`infer.layout`, which restores document order and
+lays out the card: 核心观点 (the key views), then the article's own sections or theme groups.
+:class:`LeadSummarizer` and :class:`TextRankSummarizer` are the baselines; :class:`Summarizer` (fincard) cleans
+datelines and boilerplate, scores centrality, position, similarity to the title, cue words, figures, optionally
+proper names, and (with a classifier) theme relevance and stance strength, and removes redundancy with MMR. Its
+weights were tuned on the ``tune`` rows of ``labels/articles.jsonl``. With a :class:`infer.headline.HeadlineRanker`
+the most salient line is the ranker's best run of clauses of the top sentences; without one, the best sentence.
 
 The classifier is any object with ``predict(texts, batch_size=32)`` returning predictions with ``themes``,
 ``theme_scores``, ``stance`` and ``stance_scores``, and a ``schema`` (:class:`infer.schema.Schema`);
@@ -16,17 +17,17 @@ The classifier is any object with ``predict(texts, batch_size=32)`` returning pr
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 import numpy as np
 
-from .card import HEADLINE_SECTION, UNGROUPED_SECTION, Bullet, Gist, card_safe
+from .card import Gist, card_safe
+from .layout import Pick, arrange, card_size, echoes, heaviest_themes
 from .document import Document, Sentence
 from .errors import ConfigError
 from .headline import HeadlineRanker
-from .segment import CLAUSE_END, NUMBER, names, words
+from .segment import NUMBER, leaves_open, names, split_clauses, words
 
 # Leading matter that is not part of what the sentence says: 【headline】, datelines (新华社北京12月11日电,
 # 格隆汇8月22日丨, 路透伦敦3月5日 -), source formulas (智通财经APP获悉, 本报讯, 据悉) and reporter credits.
@@ -36,14 +37,28 @@ _PREFIX = re.compile(
     r"|[^\s，。；：:,（(]{1,16}(?:获悉|讯)(?=[\s，,：:（(])"
     r"|(?:据悉|据了解|据介绍)(?=[，,])"
     r"|[（(](?:记者|通讯员|编译|作者|编辑)[^）)]{0,40}[）)]"
-    r")[\s，,：:丨|—–-]*"
+    r")[\s，,：:丨|—–/／-]*"  # and the separators after it (新华社…电/据…报导)
 )
 _BOILERPLATE = re.compile(
     r"^[（(]?(?:图|图片|图表|资料图|来源|数据来源|资料来源|责任编辑|编辑|校对|免责声明|风险提示|注|备注)\s*[0-9一二三四五六七八九十]*\s*[：:）)]"
     r"|^[（(][^）)]*[）)]$"  # a caption or a (完) standing alone
     r"|仅供参考|不构成投资建议"
 )
+# A lede that only announces a press conference (国新办1月17日举行新闻发布会，介绍…情况): the news comes after it.
+_ANNOUNCEMENT = re.compile(r"^[^，,。；]{0,40}(?:举行|召开|举办)[^，,。；]{0,8}(?:发布会|记者会|通气会|吹风会)"
+                           r"(?:[，,][^，,。；]{0,60}(?:介绍|通报|解读)[^，,。；]{0,60}(?:情况|进展|数据))?。?$")
 _QUESTION = re.compile(r"[？?][”」』’）)\]]*$")
+# The source's own cut at the end of a paragraph (它乃是固 ...): the sentence is unfinished.
+_TRUNCATED = re.compile(r"(?:\.{3,}|…+)$")
+# Connectives that lean on the sentence before (例如，/ 对此，/ 而): a line opening with one drops it when the rest
+# stands alone. Most lead straight into a subject (其中出口…, 但稀土…); the others need a comma, as without one a
+# predicate follows (同时将…, 另外两起案件…)...
+_LEAD_INS = "其中|例如|比如|譬如|此外|因此|因而|所以|不过|对此|为此|另一方面|但是|然而|而|但"
+_COMMA_CONNECTIVES = "与此同时|除此之外|也要看到|还要看到|另外|同时|而且"
+_CONNECTIVE = re.compile(rf"^(?:(?:{_COMMA_CONNECTIVES})\s*[，,]|(?:{_LEAD_INS})\s*[，,]?)\s*")
+_OPENS_WITH_CONNECTIVE = re.compile(rf"^(?:{_COMMA_CONNECTIVES}|{_LEAD_INS})")
+# ...and a rest that still leans on it (而这…, 同时也…, 因此，其…) cannot stand alone.
+_LEANING = re.compile(r"^(?:这|那|此|其|它|上述|前者|后者|也|还|又|更|则|就|便|才|都|仍|亦|并|且)")
 # Edmundson's cue words: sentences that state a view or a forecast rather than report a detail.
 _CUE = re.compile(r"预计|预期|认为|有望|建议|评级|表示|指出|强调|判断|展望")
 
@@ -68,34 +83,47 @@ def _strip_prefixes(text: str) -> tuple[str, str | None]:
     return text.strip(), title
 
 
+def _without_connective(text: str) -> str:
+    """The sentence without an opening connective (例如，/ 此外，/ 而) when the rest stands alone."""
+    match = _CONNECTIVE.match(text)
+    return text[match.end():] if match and not _LEANING.match(text[match.end():]) else text
+
+
 def _trim(text: str, max_chars: int) -> str:
-    """Cut a long sentence after its last clause that fits; a cut falls only on a clause end, never in a number."""
+    """Cut a long sentence after its last clause that fits; a cut falls only on a clause end, never in a number,
+    and never where the line would stop mid-phrase (华尔街的那些, or inside a quote)."""
     if len(text) <= max_chars:
         return text
-    ends = [m.start() for m in CLAUSE_END.finditer(text)]
+    ends = [end - 1 for _, end in split_clauses(text)[:-1] if not leaves_open(text[:end])]
     fitting = [end for end in ends if end <= max_chars]
     cut = fitting[-1] if fitting else (ends[0] if ends else len(text))
     return text[:cut].rstrip()
 
 
 def _stands_alone(text: str, min_chars: int) -> bool:
-    return len(text) >= min_chars and not _QUESTION.search(text) and not _BOILERPLATE.search(text)
+    return (len(text) >= min_chars and not _QUESTION.search(text) and not _BOILERPLATE.search(text)
+            and not _ANNOUNCEMENT.match(text) and not _OPENS_WITH_CONNECTIVE.match(text))
 
 
 def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int = 0) -> tuple[list[_Candidate], str | None]:
     """Sentences worth a bullet, in document order without repeats, and a 【headline】 found at their start.
 
-    ``clean`` strips prefixes, drops sentences that cannot stand alone and trims to ``max_chars``; when that
-    leaves nothing, the stripped sentences are kept as they are so that a short document still gets a headline.
+    ``clean`` strips prefixes and opening connectives, drops sentences that cannot stand alone or that the source
+    cut short, and trims to ``max_chars``; when that leaves nothing, the stripped sentences are kept as they are so
+    that a short document still gets a headline.
     """
     kept: list[tuple[Sentence, str, str]] = []
     fallback: list[tuple[Sentence, str, str]] = []
     bracket_title = None
+    paragraph_ends = {p.sentences[-1] for p in doc.paragraphs if p.sentences}
     for sentence in doc.sentences:
         text = card_safe(sentence.text)
         if clean:
             text, title = _strip_prefixes(text)
+            text = _without_connective(text)
             bracket_title = bracket_title or title
+            if sentence in paragraph_ends and _TRUNCATED.search(text):
+                continue
             if text:
                 fallback.append((sentence, text, text))
             if not _stands_alone(text, min_chars):
@@ -106,6 +134,18 @@ def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int =
     ordered = sorted(unique.items(), key=lambda item: (item[1][0].paragraph_index, item[1][0].start))
     return [_Candidate(position, sentence, text, untrimmed)
             for position, (text, (sentence, untrimmed)) in enumerate(ordered)], bracket_title
+
+
+_TITLE_CHARS = 30  # a fallback title is cut at the last clause end within a title's length
+
+
+def fallback_title(doc: Document) -> str:
+    """A readable title for a document that came without one (never its hash id): the 【headline】 its text opens
+    with, else its first sentence without the dateline, cut at a complete clause; "" when it has no text."""
+    candidates, bracket_title = _candidates(doc, True, 0, _TITLE_CHARS)
+    if bracket_title or not candidates:
+        return bracket_title or ""
+    return candidates[0].text.rstrip("。！？；…，,;:：!? ")
 
 
 # --- sentence vectors and centrality --------------------------------------------------------------------------
@@ -154,51 +194,39 @@ def _scaled(values: Sequence[float]) -> np.ndarray:
 # --- summarizers ----------------------------------------------------------------------------------------------
 
 
+DEFAULT_MAX_BULLETS = 25  # the seed's longest cards
+
+
 def _check_max_bullets(max_bullets: int) -> None:
-    if max_bullets < 0:
-        raise ConfigError(f"max_bullets must be 0 or more, got {max_bullets}")
+    if max_bullets < 1:
+        raise ConfigError(f"max_bullets is the most lines on a card: 1 or more, got {max_bullets}")
 
 
-def _gist(doc: Document, title: str | None, picked: list[_Candidate], sections: list[str | None] | None = None,
-          labels: list[tuple[str | None, str | None]] | None = None) -> Gist:
-    """Headline = ``picked[0]``; the bullets follow in the order given, under ``sections`` (default 要点)."""
-    bullets = [
-        Bullet(
-            c.text,
-            [c.sentence.paragraph_index],
-            *(labels[i] if labels else (None, None)),
-            section=HEADLINE_SECTION if i == 0 else (sections[i] if sections else UNGROUPED_SECTION),
-        )
-        for i, c in enumerate(picked)
-    ]
-    return Gist(doc.id, doc.title or title, doc.source, doc.published, bullets[0] if bullets else None, bullets[1:])
-
-
-def _by_rank_then_order(candidates: list[_Candidate], scores: Sequence[float], count: int) -> list[_Candidate]:
-    """The best ``count`` by score (ties: earlier first); the headline first, the rest back in document order."""
-    ranked = sorted(candidates, key=lambda c: (-scores[c.position], c.position))[:count]
-    return ranked[:1] + sorted(ranked[1:], key=lambda c: c.position)
+def _flat_gist(doc: Document, title: str | None, ranked: Sequence[_Candidate]) -> Gist:
+    """The baselines' card: their lines (in rank order) as key views, in document order."""
+    picks = [Pick(c.sentence, c.text, rank) for rank, c in enumerate(ranked, 1)]
+    return arrange(doc, title, picks, len(picks))
 
 
 class LeadSummarizer:
     """Baseline: the first sentences of the article (the first is the headline)."""
 
-    def summarize(self, doc: Document, max_bullets: int = 5) -> Gist:
+    def summarize(self, doc: Document, max_bullets: int = DEFAULT_MAX_BULLETS) -> Gist:
         _check_max_bullets(max_bullets)
         candidates, _ = _candidates(doc, clean=False)
-        return _gist(doc, None, candidates[: max_bullets + 1])
+        return _flat_gist(doc, None, candidates[:max_bullets])
 
 
 class TextRankSummarizer:
     """Baseline: PageRank over TF-IDF cosine similarity of jieba words; the most central sentence is the headline."""
 
-    def summarize(self, doc: Document, max_bullets: int = 5) -> Gist:
+    def summarize(self, doc: Document, max_bullets: int = DEFAULT_MAX_BULLETS) -> Gist:
         _check_max_bullets(max_bullets)
         candidates, _ = _candidates(doc, clean=False)
         if not candidates:
-            return _gist(doc, None, [])
-        vectors = _tfidf([words(c.text) for c in candidates])
-        return _gist(doc, None, _by_rank_then_order(candidates, _pagerank(_cosine(vectors)), max_bullets + 1))
+            return _flat_gist(doc, None, [])
+        rank = _pagerank(_cosine(_tfidf([words(c.text) for c in candidates])))
+        return _flat_gist(doc, None, sorted(candidates, key=lambda c: (-rank[c.position], c.position))[:max_bullets])
 
 
 VECTORS = ("tfidf", "classifier")
@@ -219,6 +247,7 @@ class SummarizerConfig:
     stance: float = 0.1  # classifier: 1 - neutral score
     redundancy: float = 0.25  # MMR: penalty per unit of similarity to an already picked sentence
     duplicate: float = 0.8  # similarity at which a sentence counts as a repeat and is never picked
+    echo: float = 0.5  # similarity at which another paragraph's sentence states the same point: a key view cites it
     min_chars: int = 10  # shorter sentences cannot stand alone
     max_chars: int = 80  # longer sentences are trimmed at a clause end (9 in 10 seed bullets are shorter)
     vectors: str = "tfidf"  # sentence vectors for similarity: "tfidf" (jieba words) or "classifier" (its embed())
@@ -230,8 +259,9 @@ class SummarizerConfig:
                 raise ConfigError(f"SummarizerConfig.{name} is {getattr(self, name)}: weights must be 0 or more")
         if not any(getattr(self, name) for name in weights[:-1]):
             raise ConfigError("SummarizerConfig: every score weight is 0: give centrality or position a positive weight")
-        if not 0 < self.duplicate <= 1:
-            raise ConfigError(f"SummarizerConfig.duplicate is {self.duplicate}: use a similarity in (0, 1], e.g. 0.8")
+        for name, example in (("duplicate", 0.8), ("echo", 0.5)):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"SummarizerConfig.{name} is {getattr(self, name)}: use a similarity in (0, 1], e.g. {example}")
         if not 0 <= self.min_chars < self.max_chars:
             raise ConfigError(
                 f"SummarizerConfig: min_chars ({self.min_chars}) must be 0 or more and below max_chars ({self.max_chars})"
@@ -276,14 +306,15 @@ class Summarizer:
         if self.config.vectors == "classifier" and not callable(getattr(classifier, "embed", None)):
             raise ConfigError('vectors="classifier" needs a classifier with an embed(texts) method; use vectors="tfidf"')
 
-    def summarize(self, doc: Document, max_bullets: int = 5, paragraph_predictions: Sequence[Any] | None = None) -> Gist:
-        """The card of ``doc``. ``paragraph_predictions`` (one per paragraph) are the classifier's labels when the
-        caller has them already (:class:`infer.fincard.FinCard` classifies whole batches); without them a summarizer
-        with a classifier labels the paragraphs itself, the same way."""
+    def summarize(self, doc: Document, max_bullets: int = DEFAULT_MAX_BULLETS,
+                  paragraph_predictions: Sequence[Any] | None = None) -> Gist:
+        """The card of ``doc``, at most ``max_bullets`` lines, fewer for short articles. ``paragraph_predictions``
+        (one per paragraph) are the classifier's labels when the caller has them already (:class:`infer.fincard.FinCard`
+        classifies whole batches); without them a summarizer with a classifier labels the paragraphs itself."""
         _check_max_bullets(max_bullets)
         candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
         if not candidates:
-            return _gist(doc, bracket_title, [])
+            return arrange(doc, bracket_title, [], 0)
         features, similarity = self._text_features(doc, candidates, bracket_title)
         text_score = self._weighted(features)
         if paragraph_predictions is None and self.classifier is not None:
@@ -295,13 +326,28 @@ class Summarizer:
             features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
             features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
         score = self._weighted(features) if predictions is not None else text_score
+        lines, key_views = card_size(len(candidates), max_bullets)
         span = self.headline.choose([c.untrimmed for c in candidates], text_score) if self.headline else None
-        picked = self._mmr(candidates, score, similarity, max_bullets + 1, first=span.sentence if span else None)
-        if span:
-            picked[0] = replace(picked[0], text=span.text)
+        picked = self._mmr(candidates, score, similarity, lines, first=span.sentence if span else None)
+        sentences = [c.sentence for c in candidates]
+        picks = [
+            Pick(c.sentence, span.text if rank == 1 and span else c.text, rank, *self._labels(c, predictions),
+                 echoes(sentences, similarity, c.position, self.config.echo) if rank <= key_views else ())
+            for rank, c in enumerate(picked, 1)
+        ]
         if predictions is None:
-            return _gist(doc, bracket_title, [picked[0]] + sorted(picked[1:], key=lambda c: c.position))
-        return self._grouped(doc, bracket_title, picked, predictions)
+            return arrange(doc, bracket_title, picks, key_views)
+        schema = self.classifier.schema
+        order = [t for t in heaviest_themes([p.theme_scores for p in predictions]) if t in schema.theme_ids]
+        return arrange(doc, bracket_title, picks, key_views, order, schema.theme_name, schema.no_theme_name)
+
+    @staticmethod
+    def _labels(candidate: _Candidate, predictions: list[Any] | None) -> tuple[str | None, str | None]:
+        """The line's theme (its paragraph's strongest) and stance, when there is a classifier."""
+        if predictions is None:
+            return None, None
+        p = predictions[candidate.position]
+        return max(p.themes, key=lambda t: p.theme_scores.get(t, 0.0), default=None), p.stance
 
     def sentence_scores(self, doc: Document) -> tuple[list[str], np.ndarray]:
         """The cleaned candidate sentences (untrimmed) and their text-only scores: what the headline ranker sees."""
@@ -362,23 +408,3 @@ class Summarizer:
                 break
             picked.append(best)
         return [candidates[i] for i in picked]
-
-    def _grouped(self, doc: Document, title: str | None, picked: list[_Candidate], predictions: list[Any]) -> Gist:
-        """Bullets under their top theme, themes by their total score over the document's sentences, 其他 last."""
-        schema = self.classifier.schema
-        weight = Counter()
-        for prediction in predictions:
-            weight.update(prediction.theme_scores)
-        rank = {theme: i for i, theme in enumerate(sorted(schema.theme_ids, key=lambda t: -weight[t]))}
-
-        def label(c: _Candidate) -> tuple[str | None, str | None]:
-            p = predictions[c.position]
-            return max(p.themes, key=lambda t: (p.theme_scores.get(t, 0.0), -rank.get(t, 0)), default=None), p.stance
-
-        bullets = sorted(picked[1:], key=lambda c: (rank.get(label(c)[0], len(rank)), c.position))
-        ordered = [picked[0]] + bullets
-        labels = [label(c) for c in ordered]
-        sections = [schema.theme_name(theme) for theme, _ in labels]
-        return _gist(doc, title, ordered, sections, labels)
-
-

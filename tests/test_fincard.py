@@ -30,7 +30,7 @@ def test_every_entry_point_gives_the_same_labels_and_cards(tiny_model, seed_path
     library_cards = [r.gist.to_dict() for r in results]
     run_cards = [{k: v for k, v in card.items() if k != "key"} for card in jsonl(tmp_path / "run" / "cards.jsonl")]
     assert run_cards == jsonl(tmp_path / "cards.jsonl") == library_cards
-    assert len(library_cards) == 10 and all(card["headline"] for card in library_cards)
+    assert len(library_cards) == 10 and all(card["sections"][0]["heading"] == "核心观点" for card in library_cards)
 
 
 def test_fincard_takes_strings_and_batches_paragraphs_across_documents(tiny_model):
@@ -60,7 +60,7 @@ def test_summarizer_without_predictions_labels_paragraphs_as_fincard_does(tiny_m
 def test_library_defaults_are_the_command_line_defaults():
     assert Summarizer().headline is not None  # the shipped 核心观点 ranker, as the commands load it
     assert Summarizer(headline=None).headline is None
-    assert FinCard.load(model=None).max_bullets == 5
+    assert FinCard.load(model=None).max_bullets == 25
 
 
 def test_errors_are_one_hierarchy():

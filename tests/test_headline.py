@@ -114,8 +114,8 @@ def test_train_headline_learns_where_the_news_sits_and_round_trips(tmp_path, cap
     ranker = HeadlineRanker.load(out)
     dev = [flash(i) for i in range(15, len(COMPANIES))]
     docs = [Document.from_paragraphs([row["text"]]) for row in dev]
-    with_ranker = [Summarizer(headline=ranker).summarize(doc, max_bullets=0).headline.text for doc in docs]
-    without = [Summarizer(headline=None).summarize(doc, max_bullets=0).headline.text for doc in docs]
+    with_ranker = [Summarizer(headline=ranker).summarize(doc, max_bullets=1).headline.text for doc in docs]
+    without = [Summarizer(headline=None).summarize(doc, max_bullets=1).headline.text for doc in docs]
     # The event clause, not the whole sentence with its frame and caveats, on rows it never saw.
     assert all(EVENTS[i % len(EVENTS)] in text and "不确定性" not in text for i, text in zip(range(15, 21), with_ranker))
     score = lambda texts: np.mean([rouge_l([t], row["gist"]) for t, row in zip(texts, dev)])
@@ -134,11 +134,11 @@ MARKET = "A股三大指数午后震荡走低，沪指跌0.6%，两市成交额�
 def test_summarizer_with_the_shipped_ranker_trims_the_headline_cites_it_and_does_not_repeat_it():
     paragraphs = [NEWS, MARKET, "公司表示，项目顺利履行将对未来经营业绩产生积极影响。"]
     doc = Document.from_paragraphs(paragraphs)
-    gist = Summarizer(headline=HeadlineRanker.load()).summarize(doc, max_bullets=2)
+    gist = Summarizer(headline=HeadlineRanker.load()).summarize(doc, max_bullets=3)
     # The news sentence, cut to a run of its clauses: the reporting frame or the trailing detail goes.
     assert gist.headline.citations == [1] and taken_from(gist.headline.text, NEWS) and len(gist.headline.text) < len(NEWS) - 10
     assert [b.text for b in gist.bullets] == [MARKET, "公司表示，项目顺利履行将对未来经营业绩产生积极影响。"]
-    assert Summarizer(headline=None).summarize(doc, max_bullets=0).headline.text == NEWS  # without a ranker: the whole sentence
+    assert Summarizer(headline=None).summarize(doc, max_bullets=1).headline.text == NEWS  # without a ranker: the whole sentence
 
 
 def test_ranker_headline_falls_back_to_the_sentence_and_keeps_near_repeats_out():
@@ -146,7 +146,7 @@ def test_ranker_headline_falls_back_to_the_sentence_and_keeps_near_repeats_out()
     short = Document.from_paragraphs(["铜价创新高。"])  # no run reaches the ranker's 8 characters
     assert Summarizer(headline=ranker).summarize(short).headline.text == "铜价创新高。"
     repeat = NEWS.replace("。", "！")  # a near-repeat in another paragraph: MMR must treat it as the headline's
-    gist = Summarizer(headline=ranker).summarize(Document.from_paragraphs([NEWS, MARKET, repeat]), max_bullets=2)
+    gist = Summarizer(headline=ranker).summarize(Document.from_paragraphs([NEWS, MARKET, repeat]), max_bullets=3)
     assert [b.text for b in gist.bullets] == [MARKET]
 
 
@@ -194,9 +194,9 @@ def test_headline_model_option_of_the_summarize_command(tmp_path, capsys):
     data.write_text(json.dumps({"id": "n1", "paragraphs": [NEWS, MARKET]}, ensure_ascii=False) + "\n", encoding="utf-8")
     headlines = {}
     for option in ("none", None):
-        args = ["summarize", str(data), "-o", str(tmp_path / "cards.jsonl"), "--no-classifier", "--max-bullets", "0"]
+        args = ["summarize", str(data), "-o", str(tmp_path / "cards.jsonl"), "--no-classifier", "--max-bullets", "1"]
         assert main(args + (["--headline-model", option] if option else [])) == 0
-        headlines[option] = json.loads((tmp_path / "cards.jsonl").read_text(encoding="utf-8"))["headline"]["text"]
+        headlines[option] = json.loads((tmp_path / "cards.jsonl").read_text(encoding="utf-8"))["sections"][0]["bullets"][0]["text"]
     assert headlines["none"] == NEWS and taken_from(headlines[None], NEWS) and len(headlines[None]) < len(NEWS)
     assert main(["summarize", str(data), "--no-classifier", "--headline-model", str(tmp_path / "nothing")]) == 2
     assert "train-headline" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from infer import Bullet, Document, Gist, read_documents, render
+from infer.card import Section
 from infer.cli import main
 from infer.errors import ConfigError
 from infer.render import jsonl_to_parquet, open_records, read_records, record_schema
@@ -170,8 +171,8 @@ def test_none_first_then_values_across_row_groups(tmp_path, monkeypatch):
 
 def test_cards_round_trip_through_gist(tmp_path):
     gists = [
-        Gist("a", "标题", "来源", datetime(2025, 12, 17, 23, 50), Bullet("核心观点句。", [1, 2], "金属", "bullish", "核心观点"),
-             [Bullet("要点句。", [3], None, None, "要点")]),
+        Gist("a", "标题", "来源", datetime(2025, 12, 17, 23, 50), [
+            Section("核心观点", [Bullet("核心观点句。", [1, 2], "金属", "bullish", 1)]), Section("要点", [Bullet("要点句。", [3], rank=2)])]),
         Gist("b", None, None, None),
     ]
     path = tmp_path / "cards.parquet"
@@ -187,9 +188,10 @@ def test_cards_round_trip_through_gist(tmp_path):
 def test_fields_outside_the_schema_are_refused(tmp_path):
     path = tmp_path / "cards.parquet"
     with pytest.raises(ValueError, match="confidence"), open_records(path, "cards") as out:
-        out.write({**Gist("a", None, None, None, Bullet("句。", [1])).to_dict(), "confidence": 0.9})
-    with pytest.raises(ValueError, match=r"row.headline.*'score'"), open_records(path, "cards") as out:
-        out.write({**Gist("a", None, None, None).to_dict(), "headline": {"text": "句。", "citations": [1], "score": 1.0}})
+        out.write({**Gist("a", None, None, None, [Section("核心观点", [Bullet("句。", [1])])]).to_dict(), "confidence": 0.9})
+    with pytest.raises(ValueError, match=r"row.sections.*'score'"), open_records(path, "cards") as out:
+        bullet = {"text": "句。", "citations": [1], "theme": None, "stance": None, "rank": 1, "score": 1.0}
+        out.write({**Gist("a", None, None, None).to_dict(), "sections": [{"heading": "核心观点", "bullets": [bullet]}]})
     assert list(tmp_path.iterdir()) == []
 
 

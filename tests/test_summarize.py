@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from infer import Bullet, Document, Gist, Summarizer, read_documents
+from infer.card import Section
 from infer.cli import main
-from infer.errors import FincardError
+from infer.document import Paragraph
+from infer.errors import ConfigError, FincardError
 from infer.schema import Schema
 from infer.segment import split_sentences
 from infer.gist_eval import EvalRow, evaluate, read_eval_rows, rouge_l, rouge_n
@@ -67,18 +69,33 @@ class EmbeddingClassifier(FakeClassifier):
         return vectors
 
 
+LONG_REPORT = [
+    "2025年全球铜市场出现较大供给过剩，废料供应同比增长超过5%，增加约60万吨。矿端方面，多个新建项目陆续投产，贝斯铜矿复产进度快于预期。",
+    "我们预计2026年废料供应增速将放缓至3%左右，同时矿产供应继续增加。印度尼西亚和阿曼的新矿产量扩张，将部分抵消废料增速的回落。",
+    "需求端，人工智能数据中心是铜需求的重要增长点。预计到2026年，数据中心将贡献全球铜需求增量的26%，但仅占总需求的1%左右。",
+    "中国铜需求近期明显走弱，第四季度表观消费同比下降约4%。电网投资放缓叠加地产拖累，线缆企业开工率降至六成以下。",
+    "央行年内两次下调存款准备金率，货币环境保持宽松，但对金属需求的传导仍需时间。10年期国债收益率已降至1.8%附近。",
+    "美国关税政策是价格的关键变量。若关税明确落地，美国库存积累将放缓，铜价有望稳定在10,500至11,000美元区间。",
+    "铝市场前景偏弱，预计从2026年开始全球供给过剩将变得明显。印尼新增电解铝产能集中释放，价格或将下降至每吨2,350美元。",
+    "锂市场短期偏紧，我们将2026年上半年中国碳酸锂价格预测上调至每吨11,000美元。但下半年随着新增产能投放，价格预计回落至9,500美元左右。",
+    "铁矿石方面，西芒杜项目投产将显著增加供应，预计2026年均价为每吨93美元，年底跌破90美元。钢厂利润修复有限，补库意愿偏低。",
+    "综合来看，我们最看好铜，看跌铝，对锂短期前景乐观，对铁矿石前景悲观。建议投资者关注铜矿资源储备丰富的龙头企业。",
+    "风险提示：全球经济衰退超预期；美国关税政策反复；国内稳增长政策力度不及预期。",
+]
+
+
 def article(**kwargs):
     return Document.from_paragraphs(ARTICLE, **kwargs)
 
 
 def assert_cited_faithfully(doc: Document, gist: Gist):
-    """Every bullet is a piece of each paragraph it cites (up to the card-safe " - " -> " – " and dropped [n])."""
+    """Every bullet is a piece of a paragraph it cites (up to the card-safe " - " -> " – " and dropped [n]); the
+    others it cites state the same point elsewhere."""
     for bullet in gist.lines:
-        assert bullet.citations == sorted(bullet.citations) and bullet.citations
-        for number in bullet.citations:
-            assert 1 <= number <= len(doc.paragraphs)
-            source = re.sub(r"\s*(?:\[\d+\])+", "", doc.paragraphs[number - 1].text).replace(" - ", " – ")
-            assert bullet.text in source
+        assert bullet.citations == sorted(set(bullet.citations)) and bullet.citations
+        assert all(1 <= number <= len(doc.paragraphs) for number in bullet.citations)
+        sources = [re.sub(r"\s*(?:\[\d+\])+", "", doc.paragraphs[n - 1].text).replace(" - ", " – ") for n in bullet.citations]
+        assert any(bullet.text in source for source in sources)
 
 
 @pytest.mark.parametrize("summarizer", [Summarizer(headline=None), Summarizer(FakeClassifier()), LeadSummarizer(), TextRankSummarizer()])
@@ -88,7 +105,7 @@ def test_citations_point_at_the_source_paragraph_and_nothing_repeats(summarizer)
     assert_cited_faithfully(doc, gist)
     texts = [b.text for b in gist.lines]
     assert len(texts) == len(set(texts))
-    assert len(gist.lines) >= 4
+    assert len(gist.lines) >= 3
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -145,51 +162,78 @@ def test_one_paragraph_one_sentence_and_empty_documents():
     for summarizer in (Summarizer(FakeClassifier()), LeadSummarizer(), TextRankSummarizer()):
         gist = summarizer.summarize(empty)
         assert gist.headline is None and gist.bullets == [] and gist.lines == []
-        assert gist.to_markdown() == "标题\n来源· 2025-01-02 09:30\n"
-        assert gist.to_dict()["headline"] is None
+        assert gist.to_markdown() == "标题\n来源· 2025-01-02 09:30\n\n"
+        assert gist.to_dict()["sections"] == []
 
 
-def test_max_bullets():
-    assert Summarizer(headline=None).summarize(article(), max_bullets=0).bullets == []
-    assert len(Summarizer(headline=None).summarize(article(), max_bullets=2).bullets) == 2
-    with pytest.raises(ValueError, match="max_bullets"):
-        Summarizer(headline=None).summarize(article(), max_bullets=-1)
+def test_max_bullets_caps_the_card_and_long_articles_get_long_cards():
+    one = Summarizer(headline=None).summarize(article(), max_bullets=1)
+    assert len(one.lines) == 1 and one.bullets == [] and one.headline.rank == 1
+    assert len(Summarizer(headline=None).summarize(article(), max_bullets=2).lines) == 2
+    for bad in (0, -1):
+        with pytest.raises(ConfigError, match="max_bullets"):
+            Summarizer(headline=None).summarize(article(), max_bullets=bad)
+    short = Summarizer(headline=None).summarize(article())
+    long = Summarizer(headline=None).summarize(Document.from_paragraphs(LONG_REPORT))
+    assert len(short.lines) == 3 and [s.heading for s in short.sections] == ["核心观点"]
+    assert 6 <= len(long.lines) <= 25 and len(long.sections[0].bullets) in (4, 5) and len(long.sections) >= 2
+    assert sorted(b.rank for b in long.lines) == list(range(1, len(long.lines) + 1))
+    assert long.top(3) == [b for b in long.lines if b.rank <= 3]  # the card cut to its 3 best lines, in card order
 
 
-def test_bullets_grouped_by_theme_weight_other_last_document_order_inside():
+def pick(paragraph, text, rank, theme=None):
+    from infer.document import Sentence
+    from infer.layout import Pick
+
+    return Pick(Sentence(text, paragraph, 0, len(text)), text, rank, theme, "neutral" if theme else None)
+
+
+def test_layout_key_views_in_reading_order_then_themes_by_weight_then_the_key_phrase():
+    from infer.layout import arrange
+
+    doc = Document.from_paragraphs(["甲。", "乙。", "丙。", "丁。", "戊。", "己。"])
+    picks = [pick(3, "铜价上涨2.1%。", 1, "metals"), pick(1, "央行降准0.5个百分点。", 2, "central_banks"),
+             pick(6, "国债收益率下行。", 3, "central_banks"), pick(2, "电影票房创下新纪录。", 4),
+             pick(5, "货币市场利率回落。", 5, "central_banks"), pick(4, "铝价下跌。", 6, "metals")]
+    names = {"metals": "金属", "central_banks": "央行与货币政策"}
+    gist = arrange(doc, None, picks, 2, ["central_banks", "metals"], names.get)
+    assert [(s.heading, [b.citations[0] for b in s.bullets]) for s in gist.sections] == [
+        ("核心观点", [1, 3]),  # the two most salient, in reading order
+        ("央行与货币政策", [5, 6]),  # the heavier theme first, reading order inside
+        ("金属", [4]),
+        ("电影票房", [2]),  # no theme: the line's own key phrase heads it
+    ]
+    assert gist.headline.text == "铜价上涨2.1%。"  # rank 1, wherever it stands on the card
+    # The article's own sections win over themes.
+    structured = Document("s", paragraphs=[Paragraph.build(i, t, section) for i, (t, section) in enumerate(
+        [("甲。", None), ("乙。", "市场回顾"), ("丙。", "市场回顾"), ("丁。", "展望"), ("戊。", "展望"), ("己。", "展望")], 1)])
+    gist = arrange(structured, None, picks, 2, ["central_banks", "metals"], names.get)
+    assert [(s.heading, [b.citations[0] for b in s.bullets]) for s in gist.sections] == [
+        ("核心观点", [1, 3]), ("市场回顾", [2]), ("展望", [4, 5, 6])]
+
+
+def test_long_report_card_groups_by_theme_and_key_views_cite_the_paragraphs_that_repeat_them():
     classifier = FakeClassifier()
-    doc = Document.from_paragraphs([
-        "央行宣布下调存款准备金率0.5个百分点，释放流动性约1万亿元。",
-        "周末电影票房创下新纪录，观影人次同比增长三成。",
-        "伦敦铜价上涨2.1%，报每吨10,850美元。",
-        "10年期国债收益率下行4个基点至1.82%。",
-        "货币市场利率随之回落，银行间资金面保持宽松。",
-    ])
-    gist = Summarizer(classifier).summarize(doc, max_bullets=4)
-    assert classifier.calls == 1  # one batch per document
-    assert gist.headline.section == "核心观点" and gist.headline.citations == [1]
-    # Central banks carry three sentences and metals one, so they come first although the schema lists metals
-    # first; 其他 is last; document order inside a theme.
-    assert [(b.section, b.citations, b.theme) for b in gist.bullets] == [
-        ("央行与货币政策", [4], "central_banks"),
-        ("央行与货币政策", [5], "central_banks"),
-        ("金属", [3], "metals"),
-        ("其他", [2], None),
-    ]
-    assert [b.stance for b in gist.lines] == ["neutral", "neutral", "neutral", "bullish", "neutral"]
-    assert gist.to_markdown().splitlines()[3:] == [
-        "央行与货币政策 - 10年期国债收益率下行4个基点至1.82%。 [4] - 货币市场利率随之回落，银行间资金面保持宽松。 [5]",
-        "金属 - 伦敦铜价上涨2.1%，报每吨10,850美元。 [3]",
-        "其他 - 周末电影票房创下新纪录，观影人次同比增长三成。 [2]",
-    ]
+    doc = Document.from_paragraphs(LONG_REPORT + ["全球铜市场出现较大供给过剩，废料供应同比增长超过5%。"])
+    gist = Summarizer(classifier, headline=None).summarize(doc)
+    assert classifier.calls == 1  # the paragraphs, once per document
+    headings = [s.heading for s in gist.sections]
+    assert headings[0] == "核心观点" and "金属" in headings
+    themed = [s for s in gist.sections[1:] if s.heading in ("金属", "央行与货币政策", "关税与贸易")]
+    assert all(b.theme and Schema.load().theme_name(b.theme) == s.heading for s in themed for b in s.bullets)
+    key = gist.sections[0].bullets
+    assert [b.citations[0] for b in key] == sorted(b.citations[0] for b in key)
+    first = next(b for b in gist.lines if b.text.startswith("2025年全球铜市场出现较大供给过剩"))
+    assert first in key and first.citations == [1, 12]  # stated again in paragraph 12
+    assert not any(b.text.startswith("风险提示") for b in gist.lines)
 
 
-def test_without_a_classifier_bullets_follow_document_order():
-    doc = article()
-    gist = Summarizer(headline=None).summarize(doc, max_bullets=4)
-    order = [next(i for i, s in enumerate(doc.sentences) if b.text in s.text) for b in gist.bullets]
-    assert order == sorted(order)
-    assert {b.section for b in gist.bullets} == {"要点"} and all(b.theme is None for b in gist.lines)
+def test_without_a_classifier_lines_follow_document_order_inside_each_section():
+    gist = Summarizer(headline=None).summarize(Document.from_paragraphs(LONG_REPORT))
+    for section in gist.sections:
+        order = [(b.citations[0], LONG_REPORT[b.citations[0] - 1].index(b.text)) for b in section.bullets]
+        assert order == sorted(order)
+    assert all(b.theme is None for b in gist.lines) and gist.sections[1].heading not in ("要点", "其他")
 
 
 def test_markdown_reads_back_as_the_same_card(tmp_path):
@@ -199,12 +243,13 @@ def test_markdown_reads_back_as_the_same_card(tmp_path):
         markdown = gist.to_markdown()
         lines = markdown.splitlines()
         assert lines[:2] == ["央行降准 铜价走高", "测试社· 2025-12-11 10:05"]
-        assert lines[2].startswith("核心观点 - ") and re.search(r" \[\d+\]$", lines[2])
+        assert len(lines) == 3 and lines[2].startswith("核心观点 - ") and re.search(r" \[\d+\]$", lines[2])
         path = tmp_path / "card.txt"
         path.write_text(markdown, encoding="utf-8")
         (card,) = read_documents(path)
         assert (card.title, card.source, card.published) == (doc.title, doc.source, doc.published)
-        assert [(p.text, p.citations, p.section) for p in card.paragraphs] == [(b.text, b.citations, b.section) for b in gist.lines]
+        assert [(p.text, p.citations, p.section) for p in card.paragraphs] == [
+            (b.text, b.citations, s.heading) for s in gist.sections for b in s.bullets]
 
 
 def test_card_structure_in_the_text_cannot_leak_into_bullets(tmp_path):
@@ -222,9 +267,9 @@ def test_card_structure_in_the_text_cannot_leak_into_bullets(tmp_path):
 
 def test_lead_baseline_takes_the_first_sentences():
     doc = Document.from_paragraphs(["第一句话在这里。第二句话在这里。", "第三句话在这里。", "第四句话在这里。"])
-    gist = LeadSummarizer().summarize(doc, max_bullets=2)
+    gist = LeadSummarizer().summarize(doc, max_bullets=3)
     assert [b.text for b in gist.lines] == ["第一句话在这里。", "第二句话在这里。", "第三句话在这里。"]
-    assert [b.citations for b in gist.lines] == [[1], [1], [2]]
+    assert [b.citations for b in gist.lines] == [[1], [1], [2]] and [b.rank for b in gist.lines] == [1, 2, 3]
 
 
 def test_textrank_baseline_picks_the_central_sentence_and_restores_order():
@@ -235,9 +280,9 @@ def test_textrank_baseline_picks_the_central_sentence_and_restores_order():
         "库存下降推动冶炼股走强。",
         "周末电影票房创下新纪录。",
     ])
-    gist = TextRankSummarizer().summarize(doc, max_bullets=2)
-    assert gist.headline.text == "铜价上涨与库存下降推动矿业股和冶炼股走强。"
-    assert [b.text for b in gist.bullets] == ["铜价上涨推动矿业股走强。", "库存下降推动冶炼股走强。"]
+    gist = TextRankSummarizer().summarize(doc, max_bullets=3)
+    assert gist.headline.text == "铜价上涨与库存下降推动矿业股和冶炼股走强。"  # rank 1, standing in reading order
+    assert [b.text for b in gist.lines] == ["铜价上涨推动矿业股走强。", "铜价上涨与库存下降推动矿业股和冶炼股走强。", "库存下降推动冶炼股走强。"]
 
 
 def test_deterministic():
@@ -248,6 +293,8 @@ def test_deterministic():
 
 
 def test_config_is_validated_with_what_to_change():
+    with pytest.raises(ConfigError, match="echo"):
+        SummarizerConfig(echo=0)
     with pytest.raises(ValueError, match="numbers"):
         SummarizerConfig(numbers=-1)
     with pytest.raises(ValueError, match="every score weight is 0"):
@@ -259,15 +306,15 @@ def test_config_is_validated_with_what_to_change():
     with pytest.raises(FincardError, match="embed"):
         Summarizer(FakeClassifier(), SummarizerConfig(vectors="classifier"))
     gist = Summarizer(EmbeddingClassifier(), SummarizerConfig(vectors="classifier")).summarize(article(), max_bullets=3)
-    assert len(gist.bullets) == 3
+    assert len(gist.lines) == 3
     assert_cited_faithfully(article(), gist)
 
 
 def test_names_weight_prefers_sentences_that_name_who_and_where():
     doc = Document.from_paragraphs(["今天市场情绪平稳，大家都在观望后市。", "宁德时代与特斯拉在上海签署供货协议，比亚迪随后跟进。"])
     only = dict(centrality=0, position=0, title=0, cue=0, numbers=0, theme=0, stance=0)
-    assert Summarizer(headline=None, config=SummarizerConfig(**only, names=1.0)).summarize(doc, 0).headline.citations == [2]
-    assert Summarizer(headline=None, config=SummarizerConfig(**{**only, "position": 1.0})).summarize(doc, 0).headline.citations == [1]
+    assert Summarizer(headline=None, config=SummarizerConfig(**only, names=1.0)).summarize(doc, 1).headline.citations == [2]
+    assert Summarizer(headline=None, config=SummarizerConfig(**{**only, "position": 1.0})).summarize(doc, 1).headline.citations == [1]
 
 
 def test_config_from_settings():
@@ -315,7 +362,7 @@ def test_evaluate_and_eval_gist_cli(tmp_path, capsys):
     class Picks:
         def summarize(self, doc, max_bullets):
             lines = [Bullet("统计局：铜价大涨3%", [1]), Bullet("分析师看好后市", [3]), Bullet("铜价创历史新高", [1])]
-            return Gist("x", None, None, None, lines[0], lines[1:])
+            return Gist("x", None, None, None, [Section("核心观点", lines)])
 
     picks_row = [EvalRow(parsed[0].doc, parsed[0].gist, ["统计局数据显示，铜价大涨3%，创历史新高。", "库存连续三周下降。"])]
     assert evaluate(Picks(), picks_row)["selection"] == {"rows": 1, "precision": round(1 / 3, 4), "recall": 0.5, "f1": 0.4}
@@ -340,23 +387,25 @@ def test_summarize_cli_markdown_and_jsonl(tmp_path, seed_path, capsys):
     assert main(["summarize", str(seed_path), str(missing), "-o", str(cards), "--max-bullets", "2", "--no-classifier"]) == 1
     assert "no such file" in capsys.readouterr().err
     docs = list(read_documents(cards, format="search"))  # .md would be read as plain Markdown
-    assert len(docs) == 10 and all(1 <= len(d.paragraphs) <= 3 for d in docs)
+    assert len(docs) == 10 and all(1 <= len(d.paragraphs) <= 2 for d in docs)
     assert docs[0].paragraphs[0].section == "核心观点"
 
     rows = tmp_path / "cards.jsonl"
-    assert main(["summarize", str(seed_path), "-o", str(rows), "--max-bullets", "0", "--no-classifier"]) == 0
+    assert main(["summarize", str(seed_path), "-o", str(rows), "--max-bullets", "1", "--no-classifier"]) == 0
     lines = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) == 10 and all(r["headline"]["citations"] and r["bullets"] == [] for r in lines)
+    assert len(lines) == 10
+    assert all([s["heading"] for s in r["sections"]] == ["核心观点"] and len(r["sections"][0]["bullets"]) == 1 for r in lines)
     with pytest.raises(SystemExit):
-        main(["summarize", str(seed_path), "--max-bullets", "-1"])
+        main(["summarize", str(seed_path), "--max-bullets", "0"])
 
 
 def test_summarize_cli_groups_bullets_with_a_model(tmp_path, seed_path, tiny_model):
     rows = tmp_path / "cards.jsonl"
     assert main(["summarize", str(seed_path), "-o", str(rows), "--model", str(tiny_model)]) == 0
     cards = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
-    names = {"金属", "AI与电力", "央行与货币政策", "消费", "关税与贸易", "其他"}
-    assert all(b["section"] in names and b["stance"] in {"bullish", "bearish", "neutral"} for c in cards for b in c["bullets"])
+    assert all(s["bullets"] and b["stance"] in {"bullish", "bearish", "neutral"}
+               for c in cards for s in c["sections"] for b in s["bullets"])
+    assert all(c["sections"][0]["heading"] == "核心观点" for c in cards)
 
 
 def test_tuning_articles_follow_the_rules():
@@ -380,7 +429,9 @@ def test_headline_tuning_flashes_have_an_editor_title_not_a_copied_sentence():
 
 
 def test_bullet_and_gist_are_exported():
-    assert Bullet("铜价上涨。", [1]).to_dict() == {"text": "铜价上涨。", "citations": [1], "theme": None, "stance": None, "section": None}
+    assert Bullet("铜价上涨。", [1]).to_dict() == {"text": "铜价上涨。", "citations": [1], "theme": None, "stance": None, "rank": 1}
+    gist = Gist("x", "标题", None, None, [Section("核心观点", [Bullet("铜价上涨。", [1, 3], rank=2), Bullet("央行降准。", [2])])])
+    assert Gist.from_dict(gist.to_dict()) == gist and gist.headline.text == "央行降准。"
 
 
 def test_classifier_vectors_from_the_cli(tmp_path, tiny_model, seed_path, capsys, monkeypatch):

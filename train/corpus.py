@@ -1,4 +1,10 @@
-"""``fincard labels check``: validate labelled corpora and print their statistics."""
+"""``fincard labels check``: validate labelled corpora and behavioural checklists, and print their statistics.
+
+A checklist row (``labels/checklist*.jsonl``) is a labelled row with a ``capability``, a ``test`` (MFT: one case,
+DIR: a minimal pair or set whose direction and gold label flip, INV: a set that must all get the same prediction), a
+``group`` for DIR and INV sets and a short ``note``. Near-duplicates inside one group are what a minimal pair is, so
+they are expected; a checklist row near-duplicating a corpus row is an error: the checklist must not leak into training.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from infer.schema import Schema
 
@@ -16,6 +23,15 @@ NEAR_DUPLICATE = 0.5
 # Characters that exist only in Traditional script (a small, unambiguous sample of common ones).
 _TRADITIONAL = set("國與為們說時會來這個開關經濟產業價對發應後點從當現進過還舉動問實際區據據億萬際變書務條與銀幣貿鐵鋁鋰鎳鋅銅電廠廣場")
 FIELDS = {"id", "text", "themes", "stance"}
+CHECKLIST_TESTS = ("MFT", "DIR", "INV")  # minimum functionality case, directional set, invariance set
+
+
+class _Text(NamedTuple):
+    where: str
+    split: str  # the split file's stem for written rows, "real:<path>" for real text
+    text: str
+    group: str | None  # a checklist DIR/INV set
+    checklist: bool
 
 
 @dataclass
@@ -50,8 +66,9 @@ def check_corpus(paths: list[str], schema_path: str | None = None) -> Report:
     schema = Schema.load(schema_path)
     themes, stances = set(schema.theme_ids), set(schema.stance_ids)
     report = Report()
-    texts: list[tuple[str, str, str]] = []  # (where, split, text)
+    texts: list[_Text] = []
     seen_ids: dict[str, str] = {}
+    groups: dict[str, list[tuple[str, str, tuple]]] = defaultdict(list)  # group -> (where, test, gold labels)
     for path in _files(paths):
         split = path.stem
         if not path.is_file():
@@ -74,9 +91,11 @@ def check_corpus(paths: list[str], schema_path: str | None = None) -> Report:
             if not isinstance(text, str) or not text.strip():
                 report.errors.append(f"{where}: empty text")
                 continue
-            # Team-written rows (they carry a writing batch) obey the length rule; real text (the seed gold set)
-            # is kept as published, so there it is only a warning.
-            written = "batch" in row
+            checklist = "capability" in row or "test" in row
+            group = _check_checklist_fields(row, where, report) if checklist else None
+            # Team-written rows (they carry a writing batch, or are checklist cases) obey the length rule; real text
+            # (the seed gold set) is kept as published, so there it is only a warning.
+            written = "batch" in row or checklist
             paragraphs = text.split("\n")
             problems = [f"item has {len(text)} characters (at most {MAX_ITEM_CHARS})"] if len(text) > MAX_ITEM_CHARS else []
             problems += [f"paragraph has {len(p)} characters (at most {MAX_CHARS})" for p in paragraphs if len(p) > MAX_CHARS]
@@ -93,7 +112,10 @@ def check_corpus(paths: list[str], schema_path: str | None = None) -> Report:
             traditional = sorted(set(text) & _TRADITIONAL)
             if traditional:
                 report.warnings.append(f"{where}: Traditional characters {''.join(traditional)}")
-            texts.append((where, split if written else f"real:{path}", text))
+            texts.append(_Text(where, split if written else f"real:{path}", text, group, checklist))
+            if group is not None:
+                labels_key = (str(row["stance"]), tuple(sorted(map(str, row["themes"]))) if isinstance(row["themes"], list) else ())
+                groups[group].append((where, str(row.get("test")), labels_key))
             labels = row["themes"] if isinstance(row["themes"], list) else []
             for theme in labels or ["(none)"]:
                 report.stats["themes"][theme] += 1
@@ -104,16 +126,62 @@ def check_corpus(paths: list[str], schema_path: str | None = None) -> Report:
             report.stats["split"][split] += 1
             report.stats["length (characters)"][_length_bucket(len(text))] += 1
             report.stats["unit"]["whole item" if len(paragraphs) > 1 else "paragraph"] += 1
+            if checklist:
+                report.stats["capability"][str(row.get("capability"))] += 1
+                report.stats["test"][str(row.get("test"))] += 1
+    _check_groups(groups, report)
     _duplicates(texts, report)
     return report
 
 
-def _duplicates(texts: list[tuple[str, str, str]], report: Report) -> None:
-    """Exact duplicates, and pairs with character 5-gram Jaccard >= 0.5, found through an inverted index."""
+def _check_checklist_fields(row: dict, where: str, report: Report) -> str | None:
+    """Errors for a checklist row's capability, test, group and note; its group id when it belongs to a set."""
+    if not isinstance(row.get("capability"), str) or not row["capability"].strip():
+        report.errors.append(f"{where}: a checklist row needs a 'capability' string")
+    test = row.get("test")
+    if test not in CHECKLIST_TESTS:
+        report.errors.append(f"{where}: test {test!r} is not one of {list(CHECKLIST_TESTS)}")
+    group = row.get("group")
+    if group is not None and (not isinstance(group, str) or not group.strip()):
+        report.errors.append(f"{where}: group {group!r} is not a non-empty string")
+        group = None
+    if test in ("DIR", "INV") and group is None:
+        report.errors.append(f"{where}: a {test} case needs a 'group' naming its set")
+    if test == "MFT" and group is not None:
+        report.errors.append(f"{where}: an MFT case carries no group (groups are for DIR and INV sets)")
+        group = None
+    if "note" not in row:
+        report.warnings.append(f"{where}: checklist row without a 'note' saying why it has its label")
+    elif not isinstance(row["note"], str) or not row["note"].strip():
+        report.errors.append(f"{where}: note {row['note']!r} is not a non-empty string")
+    return group
+
+
+def _check_groups(groups: dict[str, list[tuple[str, str, tuple]]], report: Report) -> None:
+    """A set has two or more members of one test; an INV set shares its gold labels; a DIR set's labels differ."""
+    for group, members in groups.items():
+        first = members[0][0]
+        tests = {test for _, test, _ in members}
+        labels = {key for _, _, key in members}
+        if len(members) < 2:
+            report.errors.append(f"{first}: group {group!r} has one member (a DIR or INV set needs two or more)")
+        if len(tests) > 1:
+            report.errors.append(f"{first}: group {group!r} mixes tests {sorted(tests)}")
+        elif tests == {"INV"} and len(labels) > 1:
+            report.errors.append(f"{first}: INV group {group!r} has different gold labels (an invariance set shares them)")
+        elif tests == {"DIR"} and len(members) > 1 and len(labels) == 1:
+            report.errors.append(f"{first}: DIR group {group!r} has the same gold labels throughout (a directional set flips them)")
+
+
+def _duplicates(texts: list[_Text], report: Report) -> None:
+    """Exact duplicates, and pairs with character 5-gram Jaccard >= 0.5, found through an inverted index.
+
+    Near-duplicates inside one checklist group are its minimal pairs (expected); a checklist row near a corpus row is
+    a leak of the checklist into training."""
     exact: dict[str, str] = {}
     grams = []
     index: dict[str, list[int]] = defaultdict(list)
-    for i, (where, _, text) in enumerate(texts):
+    for i, (where, _, text, _, _) in enumerate(texts):
         key = re.sub(r"\s+", "", text)
         if key in exact:
             report.errors.append(f"{where}: exact duplicate of {exact[key]}")
@@ -127,8 +195,15 @@ def _duplicates(texts: list[tuple[str, str, str]], report: Report) -> None:
         for j, count in shared.items():
             jaccard = count / len(g | grams[j])
             if jaccard >= NEAR_DUPLICATE:
-                same = texts[i][1] == texts[j][1]
-                message = f"{texts[j][0]}: near-duplicate of {texts[i][0]} ({'within a split' if same else 'across splits'}, 5-gram Jaccard {jaccard:.2f})"
+                a, b = texts[i], texts[j]
+                if a.group is not None and a.group == b.group:
+                    continue  # a minimal pair of one checklist set
+                if a.checklist != b.checklist:
+                    report.errors.append(f"{b.where}: near-duplicate of {a.where} (5-gram Jaccard {jaccard:.2f}): a checklist "
+                                         "case must not near-duplicate a corpus row (it would leak into training)")
+                    continue
+                same = a.split == b.split
+                message = f"{b.where}: near-duplicate of {a.where} ({'within a split' if same else 'across splits'}, 5-gram Jaccard {jaccard:.2f})"
                 # A real article repeating itself (a card's summary bullet restating a section bullet) is a fact of the
                 # text, not a writing error; every other near-duplicate is.
                 (report.warnings if same and texts[i][1].startswith("real:") else report.errors).append(message)
