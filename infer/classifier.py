@@ -9,6 +9,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .backbones import sha256_of
 from .errors import FincardError
 from .metrics import theme_cuts
 from .model import TFIDF, ModelConfig, TfidfBaseline
@@ -59,13 +60,36 @@ class Classifier:
 
     def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
         """Raw probabilities for non-empty texts; empty ones get zero theme scores and the neutral stance."""
+        themes, stances, _ = self._probabilities(texts, batch_size)
+        return themes, stances
+
+    def read(self, texts: Sequence[str], marks: Sequence[Sequence[int]],
+             batch_size: int = 32) -> tuple[list[Prediction], list[np.ndarray] | None]:
+        """Predictions, and the backbone's hidden states at ``marks`` (per text, character offsets: its sentences'
+        ends) from the same pass; None for a model without hidden states (the TF-IDF baseline)."""
+        if not hasattr(self.scorer, "read"):
+            return self.predict(texts, batch_size), None
+        themes, stances, states = self._probabilities(texts, batch_size, marks)
+        return self.label(themes, stances), states
+
+    def _probabilities(self, texts: Sequence[str], batch_size: int, marks: Sequence[Sequence[int]] | None = None):
         themes = np.zeros((len(texts), len(self.schema.themes)), dtype=np.float32)
         stances = np.zeros((len(texts), len(self.schema.stances)), dtype=np.float32)
         stances[:, self.schema.stance_ids.index(self.schema.neutral_stance)] = 1.0
+        states = None if marks is None else [np.zeros((len(m), 0), dtype=np.float32) for m in marks]
         filled = [i for i, t in enumerate(texts) if t and t.strip()]
-        if filled:
+        if filled and marks is None:
             themes[filled], stances[filled] = self.scorer.scores([texts[i] for i in filled], batch_size)
-        return themes, stances
+        elif filled:
+            themes[filled], stances[filled], read = self.scorer.read([texts[i] for i in filled], [marks[i] for i in filled], batch_size)
+            for i, vectors in zip(filled, read):
+                states[i] = vectors
+        return themes, stances, states
+
+    @property
+    def digest(self) -> str:
+        """Which weights these are (models fitted on the classifier's hidden states check it)."""
+        return sha256_of(sorted(p for p in self.folder.iterdir() if p.suffix == ".safetensors"))[:16]
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Pooled backbone vectors (the summarizer's ``vectors="classifier"`` sentence similarity)."""

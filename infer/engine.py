@@ -6,6 +6,7 @@ The engine returns raw probabilities; :class:`infer.classifier.Classifier` turns
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -13,7 +14,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .backbones import backbone_folder
-from .model import ModelConfig, load_merged
+from .model import ModelConfig, load_merged, pool
 from .schema import Schema
 
 
@@ -34,17 +35,27 @@ class WindowTokenizer:
         self.pad_id = next((i for i in map(self.core.token_to_id, ("<pad>", "[PAD]")) if i is not None), 0)
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.core.encode_batch(list(texts), add_special_tokens=False)]
+        return [e.ids for e in self.encode(texts)]
+
+    def encode(self, texts: Sequence[str]):
+        """The ``tokenizers`` encodings (ids and character offsets) of ``texts``, without special tokens."""
+        return self.core.encode_batch(list(texts), add_special_tokens=False)
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.core.decode(list(ids))
 
 
+def windows(ids: list[int], start_id: int | None, max_length: int) -> tuple[list[list[int]], int]:
+    """``ids`` split into windows of ``max_length`` tokens, each opening with the start token, and how many of the
+    text's tokens a window holds."""
+    prefix = [start_id] if start_id is not None else []
+    width = max_length - len(prefix)
+    return [prefix + ids[i:i + width] for i in range(0, max(len(ids), 1), width)], width
+
+
 def encode_chunks(tokenizer: WindowTokenizer, texts: Sequence[str], max_length: int) -> list[list[list[int]]]:
-    """Per text, its token ids split into windows of ``max_length``, each starting with the start token."""
-    prefix = [tokenizer.start_id] if tokenizer.start_id is not None else []
-    window = max_length - len(prefix)
-    return [[prefix + ids[i:i + window] for i in range(0, max(len(ids), 1), window)] for ids in tokenizer.ids(texts)]
+    """Per text, its token ids split into windows (:func:`windows`)."""
+    return [windows(ids, tokenizer.start_id, max_length)[0] for ids in tokenizer.ids(texts)]
 
 
 def pad_batch(chunks: Sequence[list[int]], pad_id: int):
@@ -108,42 +119,66 @@ class TransformerEngine:
                 module.backbone = quantize_dynamic(module.backbone, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
             return cls(module, tokenizer.result(), config)
 
-    def _run_chunks(self, texts: Sequence[str], batch_size: int, compute) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-        """``compute(ids, mask)`` on every window of every text, batched by length; outputs in window order,
-        with each window's owning text and token count."""
+    def _run_chunks(self, texts: Sequence[str], batch_size: int, compute,
+                    marks: Sequence[Sequence[int]] | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, list[np.ndarray]]:
+        """``compute(hidden, mask)`` on the last hidden states of every window of every text, batched by length;
+        outputs in window order, with each window's owning text and token count. ``marks`` (per text, character
+        offsets): also the hidden state of the last token that starts before each offset, read in the same pass."""
         import torch
 
         chunks: list[list[int]] = []
         owner: list[int] = []
-        for i, windows in enumerate(encode_chunks(self.tokenizer, texts, self.config.max_length)):
-            chunks += windows
-            owner += [i] * len(windows)
+        wanted: dict[int, list[tuple[int, int, int]]] = {}  # window -> (text, mark, position in the window)
+        for i, encoding in enumerate(self.tokenizer.encode(texts)):
+            first = len(chunks)
+            text_windows, width = windows(encoding.ids, self.tokenizer.start_id, self.config.max_length)
+            chunks += text_windows
+            owner += [i] * len(text_windows)
+            starts = [start for start, _ in encoding.offsets]
+            opening = self.config.max_length - width  # the start token before each window's text
+            for j, offset in enumerate(marks[i] if marks else ()):
+                token = max(bisect_left(starts, offset) - 1, 0)
+                wanted.setdefault(first + token // width, []).append((i, j, token % width + opening))
         outputs: list[np.ndarray] = []
+        marked = [np.zeros((len(m), 0), dtype=np.float32) for m in marks] if marks else []
         with torch.inference_mode():
             for batch in token_budget_batches([len(c) for c in chunks], batch_size):
                 ids, mask = pad_batch([chunks[i] for i in batch], self.tokenizer.pad_id)
-                for k, value in enumerate(compute(ids, mask)):
+                hidden = self.module.states(ids, mask)
+                for k, value in enumerate(compute(hidden, mask)):
                     if len(outputs) <= k:
                         outputs.append(np.zeros((len(chunks), value.shape[-1]), dtype=np.float32))
                     outputs[k][batch] = value.float().numpy()
-        return outputs, np.array(owner), np.array([len(c) for c in chunks], dtype=np.float32)
+                for row, window in enumerate(batch):
+                    for i, j, position in wanted.get(window, ()):
+                        if not marked[i].shape[1]:
+                            marked[i] = np.zeros((len(marks[i]), hidden.shape[-1]), dtype=np.float32)
+                        marked[i][j] = hidden[row, position].float().numpy()
+        return outputs, np.array(owner), np.array([len(c) for c in chunks], dtype=np.float32), marked
 
-    def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        """Theme probabilities (max over a text's chunks) and stance probabilities (chunk-length-weighted mean)."""
+    def read(self, texts: Sequence[str], marks: Sequence[Sequence[int]] | None = None,
+             batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Theme probabilities (max over a text's windows), stance probabilities (window-length-weighted mean) and,
+        for ``marks`` (per text, character offsets such as its sentences' ends), the hidden states there."""
         import torch
 
-        def heads(ids, mask):
-            theme_logits, stance_logits = self.module(ids, mask)
+        def heads(hidden, mask):
+            theme_logits, stance_logits = self.module.heads(pool(hidden, mask, self.config.pooling))
             return torch.sigmoid(theme_logits.float()), torch.softmax(stance_logits.float(), -1)
 
-        (theme_out, stance_out), owners, lengths = self._run_chunks(texts, batch_size, heads)
+        (theme_out, stance_out), owners, lengths, marked = self._run_chunks(texts, batch_size, heads, marks)
         themes = np.zeros((len(texts), theme_out.shape[1]), dtype=np.float32)
         np.maximum.at(themes, owners, theme_out)
-        return themes, _weighted_mean(stance_out, owners, lengths, len(texts), normalise=True)
+        return themes, _weighted_mean(stance_out, owners, lengths, len(texts), normalise=True), marked
+
+    def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        themes, stances, _ = self.read(texts, None, batch_size)
+        return themes, stances
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Pooled backbone states per text (chunk-length-weighted mean over its windows)."""
-        (vectors,), owners, lengths = self._run_chunks(texts, batch_size, lambda ids, mask: (self.module.embed(ids, mask),))
+        pooled = lambda hidden, mask: (pool(hidden, mask, self.config.pooling),)  # noqa: E731
+        (vectors,), owners, lengths, _ = self._run_chunks(texts, batch_size, pooled)
         return _weighted_mean(vectors, owners, lengths, len(texts), normalise=False)
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from .card import Gist
 from .classifier import Classifier, Prediction
 from .document import Document
 from .errors import ConfigError
 from .headline import HeadlineRanker
+from .salience import SalienceModel
 from .segment import split_paragraphs
 from .summarize import DEFAULT_MAX_BULLETS, SHIPPED, Summarizer, SummarizerConfig
 
@@ -47,34 +48,49 @@ class FinCard:
 
     @classmethod
     def load(cls, model: str | Path | None = SHIPPED, headline: str | Path | HeadlineRanker | None = SHIPPED, *,
-             config: SummarizerConfig | None = None, max_bullets: int = DEFAULT_MAX_BULLETS, batch_size: int = 32,
-             threads: int | str | None = "auto") -> "FinCard":
+             salience: str | Path | SalienceModel | None = SHIPPED, config: SummarizerConfig | None = None,
+             max_bullets: int = DEFAULT_MAX_BULLETS, batch_size: int = 32, threads: int | str | None = "auto") -> "FinCard":
         """The shipped models by default.
 
         ``model``: a classifier folder, or None for no classifier (faster; bullets are not grouped by theme).
-        ``headline``: a 核心观点 ranker folder or object, or None for the best sentence. ``config``: the
+        ``headline``: a 核心观点 ranker folder or object, or None for the best sentence. ``salience``: a salience model
+        folder or object (the shipped one is used with the classifier it was fitted on), or None for the text-feature
+        score. ``config``: the
         summarizer's weights and limits. ``threads``: torch threads (``"auto"``, a number, or None to leave them).
         The ranker loads before the classifier, so that a bad path is reported before the slow load.
         """
         if isinstance(headline, (str, Path)):
             headline = HeadlineRanker.load(None if headline == SHIPPED else headline)
+        if isinstance(salience, Path) or isinstance(salience, str) and salience != SHIPPED:
+            salience = SalienceModel.load(salience)
         classifier = None if model is None else Classifier.load(None if model == SHIPPED else model, threads=threads)
-        return cls(classifier, Summarizer(classifier, config, batch_size, headline=headline), max_bullets)
+        return cls(classifier, Summarizer(classifier, config, batch_size, headline=headline, salience=salience), max_bullets)
 
     def __call__(self, documents: Iterable[Document | str], batch_size: int = 32, *, gists: bool = True) -> Iterator[Result]:
         """Results in input order, streamed. A string is one document (paragraphs on line breaks; its id is a hash
         of its text). ``gists=False`` only classifies."""
         for batch in _batches(map(_document, documents), PARAGRAPHS_PER_BATCH):
-            predictions = self._classify(batch, batch_size)
-            for doc, doc_predictions in zip(batch, predictions):
-                gist = self.summarizer.summarize(doc, self.max_bullets, doc_predictions) if gists else None
-                yield Result(doc, doc_predictions, gist)
+            for doc, (predictions, states) in zip(batch, self._classify(batch, batch_size, states=gists)):
+                gist = self.summarizer.summarize(doc, self.max_bullets, predictions, states) if gists else None
+                yield Result(doc, predictions, gist)
 
-    def _classify(self, batch: list[Document], batch_size: int) -> list[list[Prediction] | None]:
+    def _classify(self, batch: list[Document], batch_size: int, states: bool) -> list[tuple[list[Prediction] | None, Any]]:
+        """Per document, its paragraphs' predictions and (``states``: for the salience model) their sentences'
+        hidden states, read in the same pass."""
         if self.classifier is None:
-            return [None] * len(batch)
-        flat = iter(self.classifier.predict([p.text for doc in batch for p in doc.paragraphs], batch_size=batch_size))
-        return [[next(flat) for _ in doc.paragraphs] for doc in batch]
+            return [(None, None)] * len(batch)
+        texts = [p.text for doc in batch for p in doc.paragraphs]
+        read = None
+        if states and self.summarizer.salience and self.classifier is self.summarizer.classifier:
+            predictions, read = self.classifier.read(texts, [m for doc in batch for m in self.summarizer.marks(doc)], batch_size)
+        else:
+            predictions = self.classifier.predict(texts, batch_size=batch_size)
+        out, start = [], 0
+        for doc in batch:
+            end = start + len(doc.paragraphs)
+            out.append((predictions[start:end], read[start:end] if read is not None else None))
+            start = end
+        return out
 
 
 def _document(item: Document | str) -> Document:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from .document import Document
+from .document import Document, Paragraph
 from .errors import ErrorHandler, ReadError
 from .metrics import prf
 from .readers import parse_date, read_jsonl_rows
@@ -91,14 +91,15 @@ def _eval_row(row: dict[str, Any], default_id: str) -> EvalRow:
         raise ValueError("'gist' must be a non-empty list of strings")
     if sentences is not None and not (isinstance(sentences, list) and all(isinstance(s, str) for s in sentences)):
         raise ValueError("'gist_sentences' must be a list of strings")
-    if isinstance(row.get("paragraphs"), list):
-        paragraphs = [p if isinstance(p, str) else p["text"] for p in row["paragraphs"]]
+    if isinstance(row.get("paragraphs"), list):  # strings, or {text, section?} under the article's own headings
+        items = [(p, None) if isinstance(p, str) else (p["text"], p.get("section")) for p in row["paragraphs"]]
     elif isinstance(row.get("text"), str):
-        paragraphs = split_paragraphs(row["text"])
+        items = [(text, None) for text in split_paragraphs(row["text"])]
     else:
         raise ValueError("row needs a 'text' string or a 'paragraphs' list")
+    paragraphs = [Paragraph.build(i, text.strip(), section) for i, (text, section) in enumerate((t for t in items if t[0].strip()), 1)]
     published = parse_date(str(row["date"])) if row.get("date") else None
-    doc = Document.from_paragraphs(paragraphs, row.get("title"), row.get("source"), published, str(row.get("id") or default_id))
+    doc = Document(str(row.get("id") or default_id), row.get("title"), row.get("source"), published, paragraphs)
     return EvalRow(doc, gist, sentences)
 
 

@@ -72,6 +72,8 @@ def arrange(doc: Document, title: str | None, picks: Sequence[Pick], key_views: 
     grouped: dict[str, list[Bullet]] = {}  # first appearance orders the sections
     for pick, heading in zip(rest, headings):
         grouped.setdefault(card_safe(heading or fallback), []).append(_bullet(pick, ()))
+    if sections and HEADLINE_SECTION in grouped:  # the article's own 核心观点 lines join the key views
+        sections[0].bullets = sorted(sections[0].bullets + grouped.pop(HEADLINE_SECTION), key=_card_order(doc))
     sections += [Section(heading, bullets) for heading, bullets in grouped.items()]
     return Gist(doc.id, doc.title or title, doc.source, doc.published, sections)
 
@@ -81,6 +83,11 @@ def echoes(sentences: Sequence[Sentence], similarity, index: int, threshold: flo
     own = sentences[index].paragraph_index
     return tuple(sorted({s.paragraph_index for j, s in enumerate(sentences)
                          if s.paragraph_index != own and similarity[index][j] >= threshold}))
+
+
+def _card_order(doc: Document) -> Callable[[Bullet], tuple[int, int]]:
+    """Reading order of lines already on the card: by paragraph, then by where the line's text starts in it."""
+    return lambda b: (b.citations[0], doc.paragraphs[b.citations[0] - 1].text.find(b.text))
 
 
 def _reading_order(pick: Pick) -> tuple[int, int]:

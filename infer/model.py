@@ -71,6 +71,7 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
     from transformers import AutoModel
 
     offline()
+
     class ThemeStanceModel(torch.nn.Module):
         """The backbone with LoRA adapters, pooled, under a theme head (sigmoid) and a stance head (softmax)."""
 
@@ -85,13 +86,19 @@ def build_transformer(config: ModelConfig, schema: Schema, backbone_folder: Path
             self.theme_head = torch.nn.Linear(hidden, len(schema.themes))
             self.stance_head = torch.nn.Linear(hidden, len(schema.stances))
 
+        def states(self, input_ids, attention_mask):
+            """The backbone's last hidden state at every token."""
+            return self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
         def embed(self, input_ids, attention_mask):
-            hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            return pool(hidden, attention_mask, config.pooling)
+            return pool(self.states(input_ids, attention_mask), attention_mask, config.pooling)
+
+        def heads(self, pooled):
+            pooled = self.dropout(pooled).float()  # heads stay fp32: they are tiny
+            return self.theme_head(pooled), self.stance_head(pooled)
 
         def forward(self, input_ids, attention_mask):
-            pooled = self.dropout(self.embed(input_ids, attention_mask)).float()  # heads stay fp32: they are tiny
-            return self.theme_head(pooled), self.stance_head(pooled)
+            return self.heads(self.embed(input_ids, attention_mask))
 
     return ThemeStanceModel()
 

@@ -14,6 +14,7 @@ from .errors import FincardError
 
 CLASSIFIER = "fincard-zh-v1"
 HEADLINE = "fincard-headline-v1"
+SALIENCE = "fincard-salience-v1"
 
 
 def _path(package: str, name: str) -> Path:
@@ -25,7 +26,8 @@ def _path(package: str, name: str) -> Path:
 
 
 def model_path(name: str = CLASSIFIER) -> Path:
-    """A shipped model folder: ``fincard-zh-v1`` (the classifier) or ``fincard-headline-v1`` (the 核心观点 ranker)."""
+    """A shipped model folder: ``fincard-zh-v1`` (the classifier), ``fincard-headline-v1`` (the 核心观点 line) or
+    ``fincard-salience-v1`` (which sentences make the card)."""
     return _path("infer.models", name)
 
 

@@ -63,6 +63,25 @@ class TrainArguments:
 
 
 @dataclass
+class SalienceArguments:
+    """``fincard train-salience``: articles with their editors' 核心观点 picks in, a salience model folder out."""
+
+    data: Path
+    out: Path
+    model: Path | None = None  # the classifier whose hidden states it reads (default: the shipped one)
+    tune_split: str = field(default="tune", metadata={"help": "split of the rows the model is fitted on"})
+    folds: int = field(default=5, metadata={"help": "cross-validation folds (by article) that choose the penalty"})
+
+    def __post_init__(self) -> None:
+        self.data, self.out = Path(self.data), Path(self.out)
+        self.model = Path(self.model) if self.model else None
+        if not self.data.is_file():
+            raise FincardError(f"--data {self.data} does not exist")
+        if self.folds < 2:
+            raise FincardError(f"--folds must be at least 2, got {self.folds}")
+
+
+@dataclass
 class HeadlineArguments:
     """``fincard train-headline``: flashes with titles in, a 核心观点 ranker folder out."""
 

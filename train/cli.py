@@ -10,7 +10,7 @@ import json
 from infer.cli import EXIT_OK, EXIT_SOME_FAILED, add_command, progress
 from infer.errors import ErrorLog
 
-from .args import HeadlineArguments, TrainArguments
+from .args import HeadlineArguments, SalienceArguments, TrainArguments
 
 
 def _from_namespace(arguments: type, args: argparse.Namespace):
@@ -46,6 +46,18 @@ def _train_headline(args: argparse.Namespace) -> int:
     ranker.save(arguments.out)
     write_headline_card(arguments, report)
     print(json.dumps({"out": str(arguments.out), **{k: v for k, v in report.items() if k != "weights"}}, ensure_ascii=False))
+    return EXIT_SOME_FAILED if errors.count else EXIT_OK
+
+
+def _train_salience(args: argparse.Namespace) -> int:
+    from .salience import fit_salience, write_salience_card
+
+    arguments = _from_namespace(SalienceArguments, args)
+    with ErrorLog(args.errors) as errors:
+        model, report = fit_salience(arguments, errors, lambda rows: progress(rows, "train-salience", "article"))
+    model.save(arguments.out)
+    write_salience_card(arguments, report)
+    print(json.dumps({"out": str(arguments.out), **report}, ensure_ascii=False))
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 
 
@@ -101,6 +113,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_fields(headline, HeadlineArguments, ("tune_split", "dev_split", "max_sentences", "min_chars", "max_chars"))
     headline.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
     headline.set_defaults(run=_train_headline)
+
+    salience = add_command(
+        commands,
+        "train-salience",
+        help="fit the salience model (which sentences make the card) to articles and their editors' picks",
+        description="Fit a logistic regression over the classifier's hidden state at each sentence's end and the "
+        "summarizer's text features to the sentences an editor picked (rows {text or paragraphs, gist_sentences, "
+        "split}). Fits on the tune rows, chooses the penalty by cross-validation over articles, and writes "
+        "OUT/salience.json and a card.",
+    )
+    salience.add_argument("--data", required=True, metavar="FILE.jsonl", help="articles with picks, e.g. labels/articles.jsonl")
+    salience.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
+    salience.add_argument("--model", metavar="DIR", help="the classifier whose hidden states it reads (default: the shipped one)")
+    _add_fields(salience, SalienceArguments, ("tune_split", "folds"))
+    salience.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
+    salience.set_defaults(run=_train_salience)
 
     labels = add_command(commands, "labels", help="check labelled corpora").add_subparsers(dest="labels_command", required=True)
     check = labels.add_parser(
