@@ -27,7 +27,8 @@ class Paragraph:
     """One paragraph unit: a plain paragraph, or one bullet of a structured card.
 
     ``index`` is 1-based: the number a gist cites as ``[n]``. ``citations`` are the ``[n]`` numbers the
-    source text itself carried (structured cards), already removed from ``text``.
+    source text itself carried (structured cards), already removed from ``text``. ``raw`` is the text as the
+    reader found it when that differs (line-wrap spaces removed), else None: the original is ``raw or text``.
     """
 
     index: int
@@ -35,13 +36,15 @@ class Paragraph:
     sentences: list[Sentence] = field(default_factory=list)
     section: str | None = None
     citations: list[int] = field(default_factory=list)
+    raw: str | None = None
 
     @classmethod
-    def build(cls, index: int, text: str, section: str | None = None, citations: Iterable[int] = ()) -> "Paragraph":
+    def build(cls, index: int, text: str, section: str | None = None, citations: Iterable[int] = (),
+              raw: str | None = None) -> "Paragraph":
         """A paragraph with its sentences split by :func:`infer.segment.split_sentences`."""
         from .segment import split_sentences
 
-        return cls(index, text, split_sentences(text, index), section, sorted(set(citations)))
+        return cls(index, text, split_sentences(text, index), section, sorted(set(citations)), raw if raw != text else None)
 
 
 @dataclass

@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import FincardError
 from .shipped import HEADLINE, model_path
-from .segment import CLAUSE_END, NUMBER, split_clauses, words
+from .segment import CLAUSE_END, NUMBER, leaves_open, split_clauses, unbalanced_quotes, words
 
 CONFIG_FILE = "headline.json"
 
@@ -33,9 +33,13 @@ _FRAME = re.compile(r"(?:公告|表示|指出|称|显示|获悉|认为|报道|�
 _DANGLING = re.compile(r"^(?:此外|同时|其中|而|但|对此|该|此前|另外|目前|不过|此次|这|其|并|且|以及|随后|与此同时)")
 # What a frame's speaker is left with: 国家统计局数据显示 -> 国家统计局, 华锐精工发布公告称 -> 华锐精工, 据彭博社报道 -> 彭博社.
 _SPEAKER_FILLER = re.compile(r"^(?:另据|据)|(?:发布|公告|数据|消息)+$")
-# Speakers a title cannot open with: they name no one (公司, 最新数据显示, 2023年数据显示, 从央行获悉, 利好消息).
+# The frame's own date and verb, which a title leaves out: 东岳矿业3月30日(公告) -> 东岳矿业, 某部门18日公布的(数据显示) -> 某部门.
+_FRAME_DATE_VERB = re.compile(r"(?:(?:\d{4}年)?(?:\d{1,2}月)?\d{1,2}日)?(?:公布|发布|披露|发表|公开)?的?$")
+# What a clean subject holds no more of: a date, a verb of the frame, a modifier (…的).
+_UNCLEAN = re.compile(r"\d[年月日号]|公布|发布|披露|发表|的")
+# Speakers a title cannot open with: they name no one (公司, 发言人, 最新数据显示, 2023年数据显示, 从央行获悉, 利好消息).
 _NAMELESS = re.compile(r"^(?:公司|该|本|此|其|他|她|我们|相关|有关|从|有|最新|官方|初步|公开|统计|市场|业内|分析|报告|研报|财报|年报|"
-                       r"调查|研究|数据|\d)|记者|人士|季度$|利好|利空")
+                       r"调查|研究|数据|(?:新闻)?发言人$|负责人$|\d)|记者|人士|季度$|利好|利空")
 # A notice whose run opens with the company itself: 华锐精工公告，公司中标… is titled 华锐精工中标…. (公司债 is a bond.)
 _NOTICE = re.compile(r"(?:公告|披露)称?$")
 _SELF = re.compile(r"^(?:该公司|本公司|公司)(?!债|型|法|治理)")
@@ -90,8 +94,9 @@ def speaker(frame: str) -> str | None:
     """Who a reporting-frame clause quotes, short enough to head a title (统计局：…), or None."""
     if not _FRAME.search(frame):
         return None
-    name = _SPEAKER_FILLER.sub("", _FRAME.sub("", frame)).strip()
-    return name if 2 <= len(name) <= 12 and not _NAMELESS.search(name) and not CLAUSE_END.search(name) else None
+    name = _FRAME_DATE_VERB.sub("", _SPEAKER_FILLER.sub("", _FRAME.sub("", _compress(frame))).strip())
+    clean = not (_NAMELESS.search(name) or CLAUSE_END.search(name) or _UNCLEAN.search(name))
+    return name if 2 <= len(name) <= 12 and clean else None
 
 
 def _attributed(frame: str, name: str, run: str) -> str:
@@ -99,6 +104,11 @@ def _attributed(frame: str, name: str, run: str) -> str:
     华锐精工公告，公司中标…)."""
     own = _SELF.match(run) if _NOTICE.search(frame) else None
     return name + run[own.end():] if own else f"{name}：{run}"
+
+
+def _whole(run: str, ends_sentence: bool) -> bool:
+    """Whether a run of clauses can stand as a line: its quotes balanced, and complete unless the sentence ends there."""
+    return not unbalanced_quotes(run) and (ends_sentence or not leaves_open(run))
 
 
 def _compress(text: str) -> str:
@@ -111,7 +121,9 @@ def _edges_stripped(text: str) -> str:
 
 def clause_spans(text: str, sentence: int, min_chars: int, max_chars: int) -> list[Span]:
     """Every run of whole clauses of ``text`` between ``min_chars`` and ``max_chars`` long, without the words
-    editors drop and the separators at its ends; a run never starts or ends on a clause that had nothing else.
+    editors drop and the separators at its ends; a run never starts or ends on a clause that had nothing else,
+    never leaves a quote open or closes one it did not open, and stops mid-phrase (华尔街的那些) only where the
+    sentence does.
 
     A run right after a reporting frame (华锐精工公告，) is offered a second time headed by the frame's speaker.
     A sentence whose every clause is too long still offers its first clause, as the summarizer's trim would.
@@ -119,7 +131,8 @@ def clause_spans(text: str, sentence: int, min_chars: int, max_chars: int) -> li
     bounds = split_clauses(text)
     pieces = [_compress(text[a:b]) for a, b in bounds]  # each clause with its separator
     kept = [i for i, piece in enumerate(pieces) if _edges_stripped(piece)]
-    runs = [(first, last, _edges_stripped("".join(pieces[first:last + 1]))) for first in kept for last in kept if last >= first]
+    runs = [(first, last, _edges_stripped("".join(pieces[first:last + 1]))) for first in kept for last in kept
+            if last >= first and _whole(text[bounds[first][0]:bounds[last][1]], last == len(bounds) - 1)]
     spans = [Span(sentence, run, first, last, len(bounds)) for first, last, run in runs if min_chars <= len(run) <= max_chars]
     if not spans and runs and len(runs[0][2]) >= min_chars:
         first, last, run = runs[0]

@@ -34,6 +34,13 @@ _SEARCH_MARKER = "搜索文档"
 _PARQUET_MAGIC = b"PAR1"
 _ROW_FIELDS = ("id", "title", "source", "date", "text", "paragraphs")
 _PARQUET_BATCH_ROWS = 1000  # rows decoded at a time: articles are large, so memory stays bounded
+# A space between two CJK characters, where a copied page wrapped its lines (正加快朝 着3000美元). Spaces that
+# separate phrases (的担忧 但辩证来看 房地产) come closer together than a line is wide, so a paragraph's spaces
+# between two ideographs are taken for line wraps only when there are two or more and every two are a line apart;
+# then the spaces after CJK punctuation go too (体制、 科技).
+_IDEOGRAPH_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
+_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff\u3001-\u303f\uff01-\uffef]) (?=[\u3400-\u9fff\u3001-\u303f\uff01-\uffef])")
+_MIN_LINE_CHARS = 30  # the seed's separators are 5 to 28 characters apart, its wraps 46 or more
 
 
 def read_documents(
@@ -192,9 +199,9 @@ def _read_search_page(name: str, stem: str, text: str, handle: ErrorHandler) -> 
         doc = Document(f"{stem}#{number}", lines[start].strip(), match["source"].strip(), published)
         joined = " ".join(body)
         if CITATION.search(joined) and BULLET_SEPARATOR in joined:
-            doc.paragraphs = structured_paragraphs(joined)
+            doc.paragraphs = [_paragraph(p.index, p.text, p.section, p.citations) for p in structured_paragraphs(joined)]
         else:
-            doc.paragraphs = [Paragraph.build(i, t) for i, t in enumerate(body, 1)]
+            doc.paragraphs = [_paragraph(i, t) for i, t in enumerate(body, 1)]
         yield doc
 
 
@@ -214,7 +221,7 @@ def _read_text(name: str, stem: str, text: str, handle: ErrorHandler) -> Iterato
         if re.match(r"^#{2,6} ", block) and "\n" not in block:
             section = block.lstrip("#").strip()
             continue
-        paragraphs.append(Paragraph.build(len(paragraphs) + 1, block, section))
+        paragraphs.append(_paragraph(len(paragraphs) + 1, block, section))
     if not paragraphs:
         handle(ReadError(name, None, "empty document: no paragraph text"))
         return
@@ -360,9 +367,9 @@ def _document_from_row(name: str, number: int, default_id: str, row: dict[str, A
             if not isinstance(citations, list) or not all(isinstance(c, int) for c in citations):
                 return fail("paragraph 'citations' must be a list of integers")
             if item["text"].strip():
-                built.append(Paragraph.build(len(built) + 1, item["text"].strip(), item.get("section"), citations))
+                built.append(_paragraph(len(built) + 1, item["text"].strip(), item.get("section"), citations))
     elif isinstance(row.get("text"), str):
-        built = [Paragraph.build(i, t) for i, t in enumerate(split_paragraphs(row["text"]), 1)]
+        built = [_paragraph(i, t) for i, t in enumerate(split_paragraphs(row["text"]), 1)]
     else:
         return fail("row needs a 'text' string or a 'paragraphs' list")
     if not built:
@@ -370,6 +377,18 @@ def _document_from_row(name: str, number: int, default_id: str, row: dict[str, A
     title = row.get("title")
     source = row.get("source")
     yield Document(str(row.get("id") or default_id), str(title) if title else None, str(source) if source else None, published, built)
+
+
+def _paragraph(index: int, text: str, section: str | None = None, citations: Iterable[int] = ()) -> Paragraph:
+    """A paragraph without the line-wrap spaces of ``text``, which stays as the paragraph's ``raw``."""
+    return Paragraph.build(index, _unwrapped(text), section, citations, raw=text)
+
+
+def _unwrapped(text: str) -> str:
+    spaces = [m.start() for m in _IDEOGRAPH_SPACE.finditer(text)]
+    if len(spaces) < 2 or any(b - a < _MIN_LINE_CHARS for a, b in zip(spaces, spaces[1:])):
+        return text
+    return _CJK_SPACE.sub("", text)
 
 
 def parse_date(value: str) -> datetime | None:

@@ -59,9 +59,33 @@ def test_words_that_are_part_of_a_longer_word_or_bound_a_period_stay(text):
     ("华锐精工发布公告称", "华锐精工"), ("国家统计局数据显示", "国家统计局"), ("据彭博社报道", "彭博社"), ("央行有关负责人表示", "央行有关负责人"),
     ("公司表示", None), ("最新数据显示", None), ("2023年数据显示", None), ("从央行获悉", None), ("利好消息", None),
     ("财联社记者获悉", None), ("分析人士指出", None), ("一季度数据显示", None), ("铜价大涨", None),
+    # Issue 15: a heading is a clean subject, without the frame's date and verb (not 某部门18日公布的：…).
+    ("某部门18日公布的数据显示", "某部门"), ("智利国家统计局周三公布的数据显示", "智利国家统计局"), ("东岳矿业3月30日公告", "东岳矿业"),
+    ("中国人民银行9月14日宣布", "中国人民银行"), ("美国的官员表示", None), ("发言人介绍", None),
 ])
 def test_speaker_of_a_reporting_frame(frame, name):
     assert speaker(frame) == name
+
+
+def test_speaker_headings_never_keep_the_frames_date_or_verb():
+    quoted = clause_spans("某部门18日公布的数据显示，1月铜产量同比下降5.2%，至40.6万吨。", 0, 8, 80)
+    assert [s.text for s in quoted if s.attributed] == ["某部门：1月铜产量同比下降5.2%", "某部门：1月铜产量同比下降5.2%，至40.6万吨"]
+    notice = clause_spans("北辰电气12月29日公告，公司全资子公司与美国一家电力公司签订电力变压器供货合同。", 0, 8, 80)
+    assert [s.text for s in notice if s.attributed] == ["北辰电气全资子公司与美国一家电力公司签订电力变压器供货合同"]
+    # No clean subject, no heading: the plain run is offered as it is.
+    plain = clause_spans("美国的官员表示，将对进口铜征收50%的关税。", 0, 8, 80)
+    assert not any(s.attributed for s in plain) and "将对进口铜征收50%的关税" in {s.text for s in plain}
+
+
+def test_a_run_never_stops_mid_phrase_before_the_sentence_ends():
+    # Issue 15: the seed's 核心观点 was cut at "…华尔街的那些".
+    sentence = ("从伦敦金属交易所(LME)最新交易数据来看,铝价期货,已经突破2880美元/吨这个关口,正加快朝着3000美元的高位冲击,"
+                "华尔街的那些,交易员还在留意着英伟达的GPU出货量,却忽视了更为基本的实体制裁。")
+    texts = [s.text for s in clause_spans(sentence, 0, 8, 80)]
+    assert "铝价期货,已经突破2880美元/吨这个关口,正加快朝着3000美元的高位冲击" in texts
+    assert not any(t.endswith(("那些", "来看")) for t in texts)
+    quoted = [s.text for s in clause_spans('"十五五"规划建议把"建设现代化产业体系,巩固壮大实体经济根基"作为重点任务之一。', 0, 8, 80)]
+    assert all(t.count('"') % 2 == 0 for t in quoted)
 
 
 def test_clause_spans_leave_out_the_words_editors_drop_but_not_where_a_period_starts():
@@ -69,8 +93,8 @@ def test_clause_spans_leave_out_the_words_editors_drop_but_not_where_a_period_st
     assert "瑞士央行：今日起将政策利率下调25个基点" in texts and "为2024年3月以来首次降息" in texts
     assert not any("周四" in text for text in texts)
     texts = [s.text for s in clause_spans("今日，国家统计局数据显示，2022年12月份CPI同比上涨1.8%。", 0, 8, 80)]
-    assert texts == ["国家统计局数据显示", "国家统计局数据显示，12月份CPI同比上涨1.8%", "12月份CPI同比上涨1.8%",
-                     "国家统计局：12月份CPI同比上涨1.8%"]
+    # The frame alone is no run: a line never stops on 数据显示.
+    assert texts == ["国家统计局数据显示，12月份CPI同比上涨1.8%", "12月份CPI同比上涨1.8%", "国家统计局：12月份CPI同比上涨1.8%"]
     assert all(taken_from(text, "今日，国家统计局数据显示，2022年12月份CPI同比上涨1.8%。") for text in texts)
     # A sentence whose clauses are all too long still offers its first clause, as the summarizer's trim would.
     one_clause = "受海外矿山供应扰动与国内新能源需求超预期的共同影响沪铜主力合约日内涨幅一度超过百分之三并刷新上市以来最高纪录"

@@ -54,13 +54,31 @@ def test_structured_card_sections_and_citations(seed_path):
     assert strategic.citations == [15, 16] and strategic.section == "铜市场"
 
 
-def test_plain_cards_keep_their_text(seed_path):
+def test_plain_cards_keep_their_text_less_the_line_wrap_spaces(seed_path):
     lines = seed_path.read_text(encoding="utf-8").split("\n")
     docs = list(read_documents(seed_path))
     for doc, body in ((docs[0], lines[4]), (docs[3], lines[13])):
-        assert [p.text for p in doc.paragraphs] == [body.strip()]
-        assert doc.paragraphs[0].section is None and doc.paragraphs[0].citations == []
-        assert "".join(s.text for s in doc.paragraphs[0].sentences).replace(" ", "") == body.strip().replace(" ", "")
+        (paragraph,) = doc.paragraphs
+        assert paragraph.raw == body.strip()  # the text as read stays recoverable
+        assert paragraph.text.replace(" ", "") == body.strip().replace(" ", "") and len(paragraph.text) < len(paragraph.raw)
+        assert paragraph.section is None and paragraph.citations == []
+        assert "".join(s.text for s in paragraph.sentences).replace(" ", "") == body.strip().replace(" ", "")
+    # Issue 15: the source wrapped its lines at about 48 characters and the card showed "朝 着3000美元".
+    assert "正加快朝着3000美元的高位冲击" in docs[0].paragraphs[0].text and "朝 着" not in docs[0].paragraphs[0].text
+    assert '"十五五"规划建议把' in docs[3].paragraphs[0].text
+    assert docs[1].paragraphs[0].raw is None  # nothing removed, nothing kept twice
+
+
+def test_spaces_that_separate_phrases_are_no_line_wraps(tmp_path):
+    wrapped = "当你想要同时保持 高端算力以及基础制造的时候,脆弱的电网负荷,就是第一个倒下的多米诺骨牌,关税没有让本国产能得到恢复,反倒切断了外部的供 应途径。"
+    separated = "房地产狂飙期曾引发对制造业“挤出效应”的担忧 但辩证来看 房地产通过地方政府出让商业用地获得收入 并将其用于改善基础设施"
+    one_space = "上海证券报讯 国际半导体产业协会发布报告。"
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in (wrapped, separated, one_space)), encoding="utf-8")
+    first, second, third = (d.paragraphs[0] for d in read_documents(path))
+    assert (first.text, first.raw) == (wrapped.replace(" ", ""), wrapped)
+    assert (second.text, second.raw) == (separated, None)
+    assert (third.text, third.raw) == (one_space, None)
 
 
 def test_text_and_markdown(tmp_path):
