@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .card import Gist, card_safe
 from .layout import Pick, arrange, card_size, echoes, heaviest_themes
 from .document import Document, Sentence
-from .errors import ConfigError
+from .errors import ConfigError, FincardError
 from .headline import HeadlineRanker
+from .salience import SalienceModel
 from .segment import NUMBER, leaves_open, names, split_clauses, words
 
 # Leading matter that is not part of what the sentence says: 【headline】, datelines (新华社北京12月11日电,
@@ -139,6 +140,11 @@ def _candidates(doc: Document, clean: bool, min_chars: int = 0, max_chars: int =
 _TITLE_CHARS = 30  # a fallback title is cut at the last clause end within a title's length
 
 
+def _title(doc: Document) -> str | None:
+    """The card's title: the document's own, else :func:`fallback_title`."""
+    return doc.title or fallback_title(doc) or None
+
+
 def fallback_title(doc: Document) -> str:
     """A readable title for a document that came without one (never its hash id): the 【headline】 its text opens
     with, else its first sentence without the dateline, cut at a complete clause; "" when it has no text."""
@@ -214,7 +220,7 @@ class LeadSummarizer:
     def summarize(self, doc: Document, max_bullets: int = DEFAULT_MAX_BULLETS) -> Gist:
         _check_max_bullets(max_bullets)
         candidates, _ = _candidates(doc, clean=False)
-        return _flat_gist(doc, None, candidates[:max_bullets])
+        return _flat_gist(doc, _title(doc), candidates[:max_bullets])
 
 
 class TextRankSummarizer:
@@ -224,9 +230,40 @@ class TextRankSummarizer:
         _check_max_bullets(max_bullets)
         candidates, _ = _candidates(doc, clean=False)
         if not candidates:
-            return _flat_gist(doc, None, [])
+            return _flat_gist(doc, _title(doc), [])
         rank = _pagerank(_cosine(_tfidf([words(c.text) for c in candidates])))
-        return _flat_gist(doc, None, sorted(candidates, key=lambda c: (-rank[c.position], c.position))[:max_bullets])
+        return _flat_gist(doc, _title(doc), sorted(candidates, key=lambda c: (-rank[c.position], c.position))[:max_bullets])
+
+
+class SumySummarizer:
+    """Reference baseline: sumy's TextRank or LexRank with its Chinese (jieba) tokenizer, as published figures use.
+    Each paragraph is given to sumy as one, so every picked sentence cites the paragraph it came from."""
+
+    METHODS = ("textrank", "lexrank")
+
+    def __init__(self, method: str = "textrank"):
+        if method not in self.METHODS:
+            raise ConfigError(f"sumy method {method!r}: use one of {', '.join(self.METHODS)}")
+        try:
+            from sumy.nlp.tokenizers import Tokenizer
+            from sumy.summarizers.lex_rank import LexRankSummarizer
+            from sumy.summarizers.text_rank import TextRankSummarizer as SumyTextRank
+        except ImportError:
+            raise FincardError("the sumy baselines need sumy: pip install 'fincard[eval]'") from None
+        self.tokenizer = Tokenizer("chinese")
+        self.ranker = SumyTextRank() if method == "textrank" else LexRankSummarizer()
+
+    def summarize(self, doc: Document, max_bullets: int = DEFAULT_MAX_BULLETS) -> Gist:
+        from sumy.parsers.plaintext import PlaintextParser
+
+        _check_max_bullets(max_bullets)
+        candidates, _ = _candidates(doc, clean=False)
+        parsed = PlaintextParser.from_string("\n\n".join(p.text for p in doc.paragraphs), self.tokenizer).document
+        chosen = [str(s) for s in self.ranker(parsed, max_bullets)] if parsed.sentences else []
+        # sumy returns its picks in document order and cuts sentences its own way: each is matched to ours.
+        ranked = [next(c for c in candidates if pick in c.text or c.text in pick) for pick in chosen
+                  if any(pick in c.text or c.text in pick for c in candidates)]
+        return _flat_gist(doc, _title(doc), list(dict.fromkeys(ranked)))
 
 
 VECTORS = ("tfidf", "classifier")
@@ -298,34 +335,39 @@ class Summarizer:
     """
 
     def __init__(self, classifier: Any = None, config: SummarizerConfig | None = None, batch_size: int = 32,
-                 headline: HeadlineRanker | None | str = SHIPPED):
+                 headline: HeadlineRanker | None | str = SHIPPED, salience: SalienceModel | None | str = SHIPPED):
         self.classifier = classifier
         self.config = config or SummarizerConfig()
         self.batch_size = batch_size
         self.headline = HeadlineRanker.load() if headline == SHIPPED else headline
+        self.salience = _salience_for(classifier, salience)
         if self.config.vectors == "classifier" and not callable(getattr(classifier, "embed", None)):
             raise ConfigError('vectors="classifier" needs a classifier with an embed(texts) method; use vectors="tfidf"')
 
+    def marks(self, doc: Document) -> list[list[int]] | None:
+        """Where the salience model reads the classifier's hidden states: every sentence's end, per paragraph
+        (None when there is no salience model)."""
+        return [[s.end for s in p.sentences] for p in doc.paragraphs] if self.salience else None
+
     def summarize(self, doc: Document, max_bullets: int = DEFAULT_MAX_BULLETS,
-                  paragraph_predictions: Sequence[Any] | None = None) -> Gist:
+                  paragraph_predictions: Sequence[Any] | None = None,
+                  sentence_states: Sequence[np.ndarray] | None = None) -> Gist:
         """The card of ``doc``, at most ``max_bullets`` lines, fewer for short articles. ``paragraph_predictions``
-        (one per paragraph) are the classifier's labels when the caller has them already (:class:`infer.fincard.FinCard`
+        (one per paragraph) and ``sentence_states`` (per paragraph, the hidden states at :meth:`marks`) are the
+        classifier's labels and states when the caller has them already (:class:`infer.fincard.FinCard`
         classifies whole batches); without them a summarizer with a classifier labels the paragraphs itself."""
         _check_max_bullets(max_bullets)
         candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
         if not candidates:
-            return arrange(doc, bracket_title, [], 0)
+            return arrange(doc, _title(doc), [], 0)
         features, similarity = self._text_features(doc, candidates, bracket_title)
         text_score = self._weighted(features)
         if paragraph_predictions is None and self.classifier is not None:
-            paragraph_predictions = self.classifier.predict([p.text for p in doc.paragraphs], batch_size=self.batch_size)
-        predictions = None
-        if paragraph_predictions is not None and self.classifier is not None:
-            predictions = [paragraph_predictions[c.sentence.paragraph_index - 1] for c in candidates]
-            neutral = self.classifier.schema.neutral_stance
-            features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
-            features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
+            paragraph_predictions, sentence_states = self._classify(doc)
+        predictions = self._with_labels(features, candidates, paragraph_predictions)
         score = self._weighted(features) if predictions is not None else text_score
+        if self.salience and predictions is not None and sentence_states is not None:
+            score = _scaled(self.salience.scores(self._states(doc, candidates, sentence_states), features))
         lines, key_views = card_size(len(candidates), max_bullets)
         span = self.headline.choose([c.untrimmed for c in candidates], text_score) if self.headline else None
         picked = self._mmr(candidates, score, similarity, lines, first=span.sentence if span else None)
@@ -336,10 +378,10 @@ class Summarizer:
             for rank, c in enumerate(picked, 1)
         ]
         if predictions is None:
-            return arrange(doc, bracket_title, picks, key_views)
+            return arrange(doc, _title(doc), picks, key_views)
         schema = self.classifier.schema
         order = [t for t in heaviest_themes([p.theme_scores for p in predictions]) if t in schema.theme_ids]
-        return arrange(doc, bracket_title, picks, key_views, order, schema.theme_name, schema.no_theme_name)
+        return arrange(doc, _title(doc), picks, key_views, order, schema.theme_name, schema.no_theme_name)
 
     @staticmethod
     def _labels(candidate: _Candidate, predictions: list[Any] | None) -> tuple[str | None, str | None]:
@@ -348,6 +390,43 @@ class Summarizer:
             return None, None
         p = predictions[candidate.position]
         return max(p.themes, key=lambda t: p.theme_scores.get(t, 0.0), default=None), p.stance
+
+    def salience_inputs(self, doc: Document, read: Callable[[Document], tuple[Sequence[Any], Sequence[np.ndarray]]]
+                        ) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+        """What a salience model reads (its training rows): the candidates' cleaned texts, their hidden states and
+        their text features. ``read(doc)`` gives the paragraphs' predictions and hidden states at :meth:`marks`."""
+        candidates, bracket_title = _candidates(doc, True, self.config.min_chars, self.config.max_chars)
+        if not candidates:
+            return [], np.zeros((0, 0)), {}
+        features, _ = self._text_features(doc, candidates, bracket_title)
+        predictions, states = read(doc)
+        self._with_labels(features, candidates, predictions)
+        return [c.untrimmed for c in candidates], self._states(doc, candidates, states), features
+
+    def _classify(self, doc: Document) -> tuple[list[Any], Sequence[np.ndarray] | None]:
+        texts = [p.text for p in doc.paragraphs]
+        if self.salience:
+            return self.classifier.read(texts, self.marks(doc), self.batch_size)
+        return self.classifier.predict(texts, batch_size=self.batch_size), None
+
+    def _with_labels(self, features: dict[str, np.ndarray], candidates: list[_Candidate],
+                     paragraph_predictions: Sequence[Any] | None) -> list[Any] | None:
+        """Each candidate's paragraph prediction; adds the theme and stance features (None without predictions)."""
+        if paragraph_predictions is None or self.classifier is None:
+            return None
+        predictions = [paragraph_predictions[c.sentence.paragraph_index - 1] for c in candidates]
+        neutral = self.classifier.schema.neutral_stance
+        features["theme"] = _scaled([max(p.theme_scores.values(), default=0.0) for p in predictions])
+        features["stance"] = _scaled([1.0 - p.stance_scores.get(neutral, 0.0) for p in predictions])
+        return predictions
+
+    @staticmethod
+    def _states(doc: Document, candidates: list[_Candidate], sentence_states: Sequence[np.ndarray]) -> np.ndarray:
+        """The hidden state at each candidate's end (``sentence_states`` follow each paragraph's sentences)."""
+        return np.vstack([
+            sentence_states[c.sentence.paragraph_index - 1][doc.paragraphs[c.sentence.paragraph_index - 1].sentences.index(c.sentence)]
+            for c in candidates
+        ])
 
     def sentence_scores(self, doc: Document) -> tuple[list[str], np.ndarray]:
         """The cleaned candidate sentences (untrimmed) and their text-only scores: what the headline ranker sees."""
@@ -408,3 +487,20 @@ class Summarizer:
                 break
             picked.append(best)
         return [candidates[i] for i in picked]
+
+
+def _salience_for(classifier: Any, salience: SalienceModel | None | str) -> SalienceModel | None:
+    """The salience model for ``classifier``: the shipped one only where it was fitted on this classifier's states
+    (a user's own classifier falls back to the text-feature score); a given one must fit."""
+    if classifier is None or salience is None:
+        return None
+    if salience == SHIPPED:
+        try:
+            shipped = SalienceModel.load()
+        except FincardError:
+            return None
+        return shipped if shipped.fits(classifier) else None
+    if not salience.fits(classifier):
+        raise ConfigError("the salience model was fitted on another classifier's hidden states: refit it with "
+                          "`fincard train-salience --model DIR`, or give none")
+    return salience

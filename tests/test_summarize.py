@@ -561,3 +561,11 @@ def test_cards_of_the_seeds_structured_cards_keep_their_layout(seed_path):
         assert len(set(headings)) == len(headings)
         assert [h for h in own if h in headings[1:]] == headings[1:], doc.title
         assert len(gist.lines) >= min(len(doc.paragraphs) // 3, 8)
+
+
+def test_an_untitled_document_is_titled_by_its_first_clause_never_its_hash_id():
+    doc = Document.from_paragraphs(["新华社北京3月5日电 国家统计局今日公布，2月份全国居民消费价格同比上涨0.7%，环比上涨1.0%。", "分析人士认为通胀温和。"])
+    for summarizer in (Summarizer(headline=None), LeadSummarizer(), TextRankSummarizer()):
+        gist = summarizer.summarize(doc)
+        assert gist.title and not gist.title.startswith("sha1-") and gist.title in doc.paragraphs[0].text
+        assert gist.to_markdown().splitlines()[0] == gist.title

@@ -21,7 +21,7 @@ from infer.summarize import Summarizer
 
 from .args import SalienceArguments
 
-PENALTIES = (0.01, 0.03, 0.1, 0.3)  # inverse regularisation strengths tried (scikit-learn's C)
+PENALTIES = (0.001, 0.003, 0.01, 0.03)  # inverse regularisation strengths tried (scikit-learn's C)
 
 
 @dataclass
