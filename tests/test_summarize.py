@@ -446,8 +446,8 @@ def test_classifier_vectors_from_the_cli(tmp_path, tiny_model, seed_path, capsys
     data = tmp_path / "gist.jsonl"
     row = {"text": "铜价大涨3%，创历史新高。\n库存连续三周下降。\n分析师看好后市。", "gist": ["铜价创历史新高"]}
     data.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert main(["eval-gist", "--data", str(data), "--vectors", "classifier"]) == 2
-    assert "give --model DIR" in capsys.readouterr().err
+    assert main(["eval-gist", "--data", str(data), "--no-classifier", "--vectors", "classifier"]) == 2
+    assert "leave out --no-classifier" in capsys.readouterr().err
     assert main(["summarize", str(seed_path), "--no-classifier", "--vectors", "classifier"]) == 2
     assert "leave out --no-classifier" in capsys.readouterr().err
 
