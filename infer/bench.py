@@ -199,3 +199,71 @@ def format_bench(result: dict[str, Any]) -> str:
     ])
 
 
+
+
+def ray_bench(model: str | Path | None = None, articles: int = 1000, address: str | None = None, batch_size: int = 32,
+              sources: Sequence[str | Path] = DEFAULT_TEXTS, paragraphs_per_article: int = 8) -> dict[str, Any]:
+    """``fincard run`` and then ``fincard run --ray`` on the same articles (those of ``--run-articles``): wall seconds,
+    paragraphs/s, the overhead of Ray, and how many paragraph labels and cards agree.
+
+    The local run is timed as :func:`time_run` times it (model already loaded) and with its model load; the Ray run
+    from submitting the job to its last shard (actors start and load their models inside it), after ``ray.init``,
+    which is timed apart.
+    """
+    from .distributed import merge, ray_session, run_ray
+    from .fincard import FinCard
+    from .pipeline import run
+    from .summarize import SHIPPED
+
+    texts = bench_texts(articles * paragraphs_per_article, sources)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "articles.jsonl"
+        with data.open("w", encoding="utf-8") as out:
+            for a in range(articles):
+                chunk = texts[a * paragraphs_per_article:(a + 1) * paragraphs_per_article]
+                out.write(json.dumps({"id": f"bench-{a}", "paragraphs": chunk}, ensure_ascii=False) + "\n")
+        started = time.perf_counter()
+        fincard = FinCard.load(model or SHIPPED)
+        load_s = time.perf_counter() - started
+        started = time.perf_counter()
+        local = run([str(data)], Path(tmp) / "local", fincard, batch_size=batch_size)
+        local_s = time.perf_counter() - started
+        del fincard
+        started = time.perf_counter()
+        with ray_session(address):
+            init_s = time.perf_counter() - started
+            started = time.perf_counter()
+            summary = run_ray([str(data)], Path(tmp) / "ray", address=address, model=model, batch_size=batch_size)
+            ray_s = time.perf_counter() - started
+        started = time.perf_counter()
+        merge(Path(tmp) / "ray")
+        merge_s = time.perf_counter() - started
+        rows = {}
+        for side in ("local", "ray"):
+            lines = (Path(tmp) / side / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()
+            rows[side] = [(r["key"], r["paragraph"], r["themes"], r["stance"]) for r in map(json.loads, lines)]
+        cards = [(Path(tmp) / side / "cards.jsonl").read_text(encoding="utf-8").splitlines() for side in ("local", "ray")]
+    paragraphs = local.paragraphs
+    return {
+        "articles": articles, "paragraphs": paragraphs, "ray_paragraphs": summary.paragraphs, "actors": summary.actors,
+        "local_load_s": round(load_s, 1), "local_s": round(local_s, 1), "local_pps": round(paragraphs / local_s, 1),
+        "ray_init_s": round(init_s, 1), "ray_s": round(ray_s, 1), "ray_pps": round(summary.paragraphs / ray_s, 1),
+        "merge_s": round(merge_s, 1),
+        "overhead": round(ray_s / (local_s + load_s) - 1, 3),  # like for like: both load their models
+        "overhead_vs_loaded": round(ray_s / local_s - 1, 3),
+        "labels_identical": sum(a == b for a, b in zip(rows["local"], rows["ray"])),
+        "cards_identical": sum(a == b for a, b in zip(*cards)),
+    }
+
+
+def format_ray_bench(result: dict[str, Any]) -> str:
+    return "\n".join([
+        f"{result['articles']} articles, {result['paragraphs']} paragraphs",
+        f"fincard run        {result['local_s']:>7.1f} s  {result['local_pps']:>6.1f} paragraphs/s  (+ {result['local_load_s']:.1f} s model load)",
+        f"fincard run --ray  {result['ray_s']:>7.1f} s  {result['ray_pps']:>6.1f} paragraphs/s  ({result['actors']} actors, model "
+        f"loads included; + {result['ray_init_s']:.1f} s ray.init, {result['merge_s']:.1f} s fincard merge)",
+        f"Ray overhead {result['overhead']:+.1%} against the local run with its model load, "
+        f"{result['overhead_vs_loaded']:+.1%} against it without",
+        f"identical labels: {result['labels_identical']} of {result['paragraphs']} paragraphs · identical cards: "
+        f"{result['cards_identical']} of {result['articles']}",
+    ])

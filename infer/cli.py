@@ -98,9 +98,14 @@ def _non_negative(value: str) -> int:
 
 
 def add_headline_argument(parser: argparse.ArgumentParser) -> None:
+    """The card's two learned parts: the 核心观点 line and which sentences make the card."""
     parser.add_argument("--headline-model", metavar="DIR|none",
                         help="the 核心观点 ranker (default: the shipped fincard-headline-v1); "
                         "none: the best sentence, cut at a clause end like the bullets")
+    parser.add_argument("--salience-model", metavar="DIR|none",
+                        help="which sentences make the card, read from the classifier's hidden states (default: the "
+                        "shipped fincard-salience-v1, with the classifier it was fitted on); none: the hand-weighted "
+                        "score of text features (also what runs without a classifier)")
 
 
 def add_summarizer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,12 +126,13 @@ def _fincard(args: argparse.Namespace, with_classifier: bool = True, gists: bool
     if gists and hasattr(args, "settings"):
         config = SummarizerConfig.from_settings(args.settings, vectors=args.vectors)
         if config.vectors == "classifier" and not with_classifier:
-            raise FincardError("--vectors classifier uses the classifier's embeddings: run with one "
-                               "(eval-gist: give --model DIR; summarize: leave out --no-classifier)")
+            raise FincardError("--vectors classifier uses the classifier's embeddings: leave out --no-classifier")
     headline = getattr(args, "headline_model", None) if gists else "none"
+    salience = getattr(args, "salience_model", None) if gists else "none"
     return FinCard.load(
         model=(args.model or SHIPPED) if with_classifier else None,
         headline=None if headline == "none" else (headline or SHIPPED),
+        salience=None if salience == "none" else (salience or SHIPPED),
         config=config,
         max_bullets=getattr(args, "max_bullets", DEFAULT_MAX_BULLETS),
         batch_size=getattr(args, "batch_size", 32),
@@ -145,15 +151,16 @@ def _summarize(args: argparse.Namespace) -> int:
 
 def _eval_gist(args: argparse.Namespace) -> int:
     from .gist_eval import evaluate, read_eval_rows
-    from .summarize import LeadSummarizer, TextRankSummarizer
+    from .summarize import LeadSummarizer, SumySummarizer, TextRankSummarizer
 
     path = Path(args.data)
     if not path.exists() and (REAL_DATA / path).is_file():
         path = REAL_DATA / path
     if args.method == "fincard":
-        summarizer = _fincard(args, bool(args.model)).summarizer
+        summarizer = _fincard(args, not args.no_classifier).summarizer
     else:
-        summarizer = LeadSummarizer() if args.method == "lead" else TextRankSummarizer()
+        baselines = {"lead": LeadSummarizer, "textrank": TextRankSummarizer}
+        summarizer = baselines[args.method]() if args.method in baselines else SumySummarizer(args.method.removeprefix("sumy-"))
     with ErrorLog(args.errors) as errors:
         rows = read_eval_rows(path, errors, args.split)
         report = evaluate(summarizer, rows, args.sentences, lambda rows: progress(rows, f"eval-gist {args.method}", "row"))
@@ -255,9 +262,9 @@ def _run_ray(args: argparse.Namespace) -> int:
 
     try:
         summary = run_ray(args.inputs, args.output, address=None if args.ray == "local" else args.ray,
-                          model=args.model, headline=_headline_option(args), max_bullets=args.max_bullets,
-                          batch_size=args.batch_size, format=args.format, output_format=args.output_format or "parquet",
-                          resume=args.resume, cpus_per_actor=args.ray_cpus, on_progress=on_progress)
+                          model=args.model, options=_ray_fincard_options(args), batch_size=args.batch_size,
+                          format=args.format, output_format=args.output_format or "parquet", resume=args.resume,
+                          cpus_per_actor=args.ray_cpus, on_progress=on_progress)
     except KeyboardInterrupt:
         bar.close()
         print(f"fincard run: interrupted; rerun the same command with --resume to carry on in {args.output}", file=sys.stderr)
@@ -271,9 +278,14 @@ def _run_ray(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if summary.errors else EXIT_OK
 
 
-def _headline_option(args: argparse.Namespace):
-    headline = getattr(args, "headline_model", None)
-    return None if headline == "none" else (headline or SHIPPED)
+def _ray_fincard_options(args: argparse.Namespace) -> dict:
+    """What :func:`_fincard` gives ``FinCard.load`` besides the model, for the Ray actors to load the same FinCard."""
+    options = {"max_bullets": args.max_bullets}
+    for option, name in (("headline", "headline_model"), ("salience", "salience_model")):
+        if hasattr(args, name):
+            value = getattr(args, name)
+            options[option] = None if value == "none" else (value or SHIPPED)
+    return options
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -362,11 +374,14 @@ def build_parser() -> argparse.ArgumentParser:
         "../shared/data/real/.",
     )
     eval_gist.add_argument("--data", required=True, metavar="FILE.jsonl", help="the evaluation rows")
-    eval_gist.add_argument("--method", choices=("fincard", "lead", "textrank"), default="fincard", help="summarizer (default fincard)")
+    eval_gist.add_argument("--method", choices=("fincard", "lead", "textrank", "sumy-textrank", "sumy-lexrank"), default="fincard",
+                           help="summarizer (default fincard); lead and textrank are fincard's baselines, sumy-* the "
+                           "reference implementations (pip install 'fincard[eval]')")
     eval_gist.add_argument("--sentences", type=_non_negative, metavar="N",
                            help="lines per gist, headline included (default: as many as each row's reference)")
     eval_gist.add_argument("--split", metavar="NAME", help="only rows whose 'split' is NAME (e.g. dev)")
-    eval_gist.add_argument("--model", metavar="DIR", help="a trained classifier for --method fincard (default: none)")
+    eval_gist.add_argument("--model", metavar="DIR", help="the classifier for --method fincard (default: $FINCARD_MODEL or the shipped fincard-zh-v1)")
+    eval_gist.add_argument("--no-classifier", action="store_true", help="summarize without the classifier (and so without the salience model)")
     add_headline_argument(eval_gist)
     add_summarizer_arguments(eval_gist)
     eval_gist.add_argument("--errors", metavar="FILE", help="write bad-row records here as JSONL instead of stderr")
