@@ -126,9 +126,11 @@ class PlainTransformers:
 
 
 def agreement(classifier: Classifier, reference: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
-    """Theme micro-F1 and stance accuracy of the engine's labels against the baseline's labels."""
+    """Theme micro-F1 and stance accuracy of the engine's labels against the baseline's labels (both raw scores,
+    calibrated here as the classifier would)."""
     from .metrics import theme_cuts, theme_metrics
 
+    reference, candidate = (classifier.config.calibration.apply(*scores, classifier.schema.theme_ids) for scores in (reference, candidate))
     cuts = theme_cuts(classifier.config.thresholds, classifier.schema.theme_ids)
     themes = theme_metrics(reference[0] >= cuts, candidate[0] >= cuts, classifier.schema.theme_ids)["micro_f1"]
     # No positive theme on either side is perfect agreement, not an F1 of zero.
@@ -145,8 +147,8 @@ def run_bench(model: str | Path | None = None, n: int = 2000, repeats: int = 3, 
     classifier = Classifier.load(model)
     classifier.predict(texts[:1])
     cold_start = time.perf_counter() - started
-    classifier.scores(texts[:64], batch_size)  # warm-up
-    fincard_s, fincard_scores = timed(lambda: classifier.scores(texts, batch_size), repeats)
+    classifier.raw_scores(texts[:64], batch_size)  # warm-up
+    fincard_s, fincard_scores = timed(lambda: classifier.raw_scores(texts, batch_size), repeats)
     rss = peak_rss_mb()
     baseline = PlainTransformers(classifier)
     baseline.scores(texts[:64], batch_size)

@@ -59,7 +59,7 @@ class Classifier:
         return cls(folder, config, schema, scorer)
 
     def scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        """Raw probabilities for non-empty texts; empty ones get zero theme scores and the neutral stance."""
+        """Calibrated probabilities for non-empty texts; empty ones get zero theme scores and the neutral stance."""
         themes, stances, _ = self._probabilities(texts, batch_size)
         return themes, stances
 
@@ -72,7 +72,13 @@ class Classifier:
         themes, stances, states = self._probabilities(texts, batch_size, marks)
         return self.label(themes, stances), states
 
-    def _probabilities(self, texts: Sequence[str], batch_size: int, marks: Sequence[Sequence[int]] | None = None):
+    def raw_scores(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """The heads' probabilities before calibration (what calibration is fitted on)."""
+        themes, stances, _ = self._probabilities(texts, batch_size, calibrated=False)
+        return themes, stances
+
+    def _probabilities(self, texts: Sequence[str], batch_size: int, marks: Sequence[Sequence[int]] | None = None,
+                       calibrated: bool = True):
         themes = np.zeros((len(texts), len(self.schema.themes)), dtype=np.float32)
         stances = np.zeros((len(texts), len(self.schema.stances)), dtype=np.float32)
         stances[:, self.schema.stance_ids.index(self.schema.neutral_stance)] = 1.0
@@ -84,6 +90,8 @@ class Classifier:
             themes[filled], stances[filled], read = self.scorer.read([texts[i] for i in filled], [marks[i] for i in filled], batch_size)
             for i, vectors in zip(filled, read):
                 states[i] = vectors
+        if filled and calibrated:
+            themes[filled], stances[filled] = self.config.calibration.apply(themes[filled], stances[filled], self.schema.theme_ids)
         return themes, stances, states
 
     @property

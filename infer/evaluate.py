@@ -151,7 +151,8 @@ def evaluate_scores(rows: list[LabelledParagraph], theme_scores: np.ndarray, sta
     with_themes = [i for i, r in enumerate(rows) if r.themes is not None]
     if with_themes:
         predicted = theme_scores[with_themes] >= theme_cuts(thresholds, schema.theme_ids)
-        result["themes"] = theme_metrics(theme_matrix([rows[i] for i in with_themes], schema), predicted, schema.theme_ids)
+        result["themes"] = theme_metrics(theme_matrix([rows[i] for i in with_themes], schema), predicted, schema.theme_ids,
+                                         theme_scores[with_themes])
     with_stance = [i for i, r in enumerate(rows) if r.stance is not None]
     if with_stance:
         result["stance"] = stance_metrics(stance_vector([rows[i] for i in with_stance], schema), stance_scores[with_stance], schema.stance_ids)
@@ -162,7 +163,8 @@ def format_report(result: dict[str, Any], title: str) -> str:
     lines = [f"{title}: {result['n']} paragraphs"]
     if "themes" in result:
         t = result["themes"]
-        lines.append(f"\nthemes ({t['n']} labelled)   micro-F1 {t['micro_f1']:.3f}   macro-F1 {t['macro_f1']:.3f}   exact match {t['exact_match']:.3f}")
+        lines.append(f"\nthemes ({t['n']} labelled)   micro-F1 {t['micro_f1']:.3f}   macro-F1 {t['macro_f1']:.3f}   exact match {t['exact_match']:.3f}"
+                     + (f"   ECE {t['ece']:.3f}" if "ece" in t else ""))
         lines.append(f"  {'theme':<16}{'P':>7}{'R':>7}{'F1':>7}{'support':>9}")
         for theme, m in t["per_theme"].items():
             lines.append(f"  {theme:<16}{m['precision']:>7.3f}{m['recall']:>7.3f}{m['f1']:>7.3f}{m['support']:>9}")

@@ -14,8 +14,10 @@ def prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def theme_metrics(gold: np.ndarray, predicted: np.ndarray, theme_ids: list[str]) -> dict[str, Any]:
-    """``gold``/``predicted``: 0/1 matrices [paragraphs, themes]. Macro F1 averages the themes with gold support."""
+def theme_metrics(gold: np.ndarray, predicted: np.ndarray, theme_ids: list[str], scores: np.ndarray | None = None) -> dict[str, Any]:
+    """``gold``/``predicted``: 0/1 matrices [paragraphs, themes]. Macro F1 averages the themes with gold support.
+    With ``scores`` (the probabilities behind ``predicted``), also their ECE: over every (paragraph, theme) pair,
+    how far the share of true themes in each score bin is from the bin's mean score."""
     gold, predicted = gold.astype(bool), predicted.astype(bool)
     tp = (gold & predicted).sum(0)
     fp = (~gold & predicted).sum(0)
@@ -31,6 +33,7 @@ def theme_metrics(gold: np.ndarray, predicted: np.ndarray, theme_ids: list[str])
         "micro_f1": prf(tp.sum(), fp.sum(), fn.sum())[2],
         "macro_f1": float(np.mean(supported)) if supported else 0.0,
         "exact_match": float((gold == predicted).all(1).mean()) if len(gold) else 0.0,
+        **({"ece": expected_calibration_error(scores.ravel(), gold.ravel())} if scores is not None else {}),
     }
 
 

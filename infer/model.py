@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .backbones import BACKBONES, offline
+from .calibration import Calibration
 from .errors import FincardError
 from .schema import Schema
 
@@ -30,9 +31,12 @@ class ModelConfig:
     max_length: int = 256
     lora_r: int = 16
     lora_alpha: int = 32
-    thresholds: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)  # per theme, on calibrated scores
+    calibration: Calibration = field(default_factory=Calibration)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.calibration, Calibration):
+            self.calibration = Calibration.from_dict(self.calibration)
         if self.pooling not in POOLINGS:
             raise FincardError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.max_length < 16:

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Iterable, Iterator
 from .card import BULLET_SEPARATOR, CITATION, structured_paragraphs
 from .document import Document, Paragraph
 from .errors import ErrorHandler, FincardError, ReadError, raise_error
-from .segment import split_paragraphs
+from .segment import headed_paragraphs, split_paragraphs
 
 logger = logging.getLogger("fincard")
 
@@ -209,19 +209,14 @@ def _read_search_page(name: str, stem: str, text: str, handle: ErrorHandler) -> 
 
 
 def _read_text(name: str, stem: str, text: str, handle: ErrorHandler) -> Iterator[Document]:
-    """One document per file; a leading ``# `` line is the title and ``## `` lines name the sections."""
+    """One document per file; a leading ``# `` line is the title and heading lines (``##``, **bold**, 【…】, 一、,
+    （一）) name the sections."""
     title = None
     stripped = text.lstrip("\n")
     if stripped.startswith("# "):
         first, _, stripped = stripped.partition("\n")
         title = first[2:].strip() or None
-    paragraphs: list[Paragraph] = []
-    section = None
-    for block in split_paragraphs(stripped):
-        if re.match(r"^#{2,6} ", block) and "\n" not in block:
-            section = block.lstrip("#").strip()
-            continue
-        paragraphs.append(_paragraph(len(paragraphs) + 1, block, section))
+    paragraphs = [_paragraph(i, block, section) for i, (block, section) in enumerate(headed_paragraphs(split_paragraphs(stripped)), 1)]
     if not paragraphs:
         handle(ReadError(name, None, "empty document: no paragraph text"))
         return
@@ -369,7 +364,7 @@ def _document_from_row(name: str, number: int, default_id: str, row: dict[str, A
             if item["text"].strip():
                 built.append(_paragraph(len(built) + 1, item["text"].strip(), item.get("section"), citations))
     elif isinstance(row.get("text"), str):
-        built = [_paragraph(i, t) for i, t in enumerate(split_paragraphs(row["text"]), 1)]
+        built = [_paragraph(i, t, section) for i, (t, section) in enumerate(headed_paragraphs(split_paragraphs(row["text"])), 1)]
     else:
         return fail("row needs a 'text' string or a 'paragraphs' list")
     if not built:

@@ -79,6 +79,45 @@ def split_paragraphs(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+_NUMERAL = "一二三四五六七八九十"
+_HEADING = re.compile(
+    r"^(?:#{2,6}\s+(?P<markdown>.+)"  # ## 铜市场
+    rf"|\*\*(?P<bold>[^*]+)\*\*[:：]?"  # **铜市场**
+    r"|【(?P<bracket>[^】]+)】"  # 【铜市场】
+    rf"|(?:[{_NUMERAL}]+、|[（(][{_NUMERAL}]+[）)])\s*(?P<numbered>.+))$"  # 一、铜市场 / （一）铜市场
+)
+_SOURCE_TAG = re.compile(r"(?:报道|讯|电|消息|快讯|网)$")  # 【新华社电】 opens a flash, it heads no section
+_MAX_HEADING_CHARS = 30
+
+
+def section_heading(block: str) -> str | None:
+    """The heading a paragraph-sized block stands for, when the block is only a heading (Markdown ``##``, a bold
+    line, a 【…】 line, or 一、/（一） numbering), else None. A sentence ending or a long block is body text."""
+    block = block.strip()
+    if "\n" in block or block.endswith(("。", "！", "？", "；", ".", "!", "?")):
+        return None
+    match = _HEADING.match(block)
+    if not match:
+        return None
+    heading = next(v for v in match.groupdict().values() if v).strip().rstrip("：:")
+    if not heading or len(heading) > _MAX_HEADING_CHARS or (match["bracket"] and _SOURCE_TAG.search(heading)):
+        return None
+    return heading
+
+
+def headed_paragraphs(blocks: list[str]) -> list[tuple[str, str | None]]:
+    """Body blocks, each with the heading above it (None before the first); heading blocks themselves drop out."""
+    out: list[tuple[str, str | None]] = []
+    section = None
+    for block in blocks:
+        heading = section_heading(block)
+        if heading is None:
+            out.append((block, section))
+        else:
+            section = heading
+    return out
+
+
 def split_clauses(text: str) -> list[tuple[int, int]]:
     """Start and end offsets of each clause of a sentence; a clause keeps its closing separator."""
     cuts = [0, *(m.start() + 1 for m in CLAUSE_END.finditer(text)), len(text)]

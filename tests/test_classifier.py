@@ -50,7 +50,7 @@ def test_long_text_is_chunked(tiny_model):
     windows = encode_chunks(engine.tokenizer, [long_text], 16)[0]
     chunks = [engine.tokenizer.decode(c[1:]) for c in windows]  # each window starts with the start token
     assert len(chunks) > 10
-    themes, _ = clf.scores([long_text])
+    themes, _ = clf.raw_scores([long_text])
     per_chunk, _ = engine.scores(chunks)
     assert themes[0] == pytest.approx(per_chunk.max(0), abs=2e-2)
 

@@ -43,3 +43,12 @@ def test_bad_labels_ids_and_near_duplicates_are_errors(tmp_path):
     assert any("already used" in e for e in report.errors)
     assert any("near-duplicate" in e for e in report.errors)
     assert any("unknown stance 'up'" in e for e in report.errors)
+
+
+def test_members_of_one_minimal_pair_may_share_their_wording(tmp_path):
+    text = "智利某铜矿工会宣布自本周六起无限期罢工，该矿年产铜约三十万吨，沪铜夜盘应声拉涨百分之一点一。"
+    flipped = text.replace("宣布自本周六起无限期罢工", "宣布取消原定本周六的罢工").replace("拉涨", "回落")
+    rows = [_row(1, text, stance="bullish", pair="tst-01-p01"), _row(2, flipped, stance="bearish", pair="tst-01-p01"),
+            _row(3, flipped.replace("三十", "四十"), pair="tst-01-p02")]
+    report = check_corpus([str(_write(tmp_path / "train.jsonl", rows))])
+    assert [e for e in report.errors if "near-duplicate" in e] and all(":3:" in e for e in report.errors)

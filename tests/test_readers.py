@@ -94,6 +94,21 @@ def test_text_and_markdown(tmp_path):
     assert [p.text for p in b.paragraphs] == ["甲段", "乙段"]
 
 
+def test_heading_lines_name_the_sections_in_text_and_jsonl(tmp_path):
+    body = ("【新华社电】\n\n铜价周一大涨3%。\n\n一、铜市场\n\n智利矿山罢工。\n\n（二）电力需求：\n\n数据中心用电激增。\n\n"
+            "**值得关注的三大方向**\n\n一是电网。\n\n【铜市场】后市仍看涨。\n\n三、这一段虽以编号开头，却是一句完整的正文。")
+    (tmp_path / "a.txt").write_text(body, encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "b", "text": body}, ensure_ascii=False) + "\n", encoding="utf-8")
+    docs, errors = collect(tmp_path)
+    assert errors == []
+    expected = [("【新华社电】", None), ("铜价周一大涨3%。", None), ("智利矿山罢工。", "铜市场"), ("数据中心用电激增。", "电力需求"),
+                ("一是电网。", "值得关注的三大方向"), ("【铜市场】后市仍看涨。", "值得关注的三大方向"),
+                ("三、这一段虽以编号开头，却是一句完整的正文。", "值得关注的三大方向")]
+    for doc in docs:
+        assert [(p.text, p.section) for p in doc.paragraphs] == expected
+        assert [p.index for p in doc.paragraphs] == list(range(1, 8))
+
+
 def test_jsonl_rows_and_errors(tmp_path):
     path = tmp_path / "in.jsonl"
     rows = [

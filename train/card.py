@@ -16,17 +16,23 @@ def _metric_lines(metrics: dict[str, Any]) -> list[str]:
         t = metrics["themes"]
         lines.append(f"| themes micro-F1 | {t['micro_f1']:.3f} |")
         lines.append(f"| themes macro-F1 | {t['macro_f1']:.3f} |")
+        if "ece" in t:
+            lines.append(f"| themes ECE (calibrated on dev itself) | {t['ece']:.3f} |")
     if "stance" in metrics:
         s = metrics["stance"]
         lines.append(f"| stance macro-F1 | {s['macro_f1']:.3f} |")
         lines.append(f"| stance accuracy | {s['accuracy']:.3f} |")
+        lines.append(f"| stance ECE (calibrated on dev itself) | {s['ece']:.3f} |")
     return lines
 
 
 def write_card(args: TrainArguments, schema: Schema, metrics: dict[str, Any]) -> None:
     command = " ".join(["fincard train", *_options(args)])
     dev = metrics.get("dev") or {}
-    thresholds = ", ".join(f"{k} {v:.3f}" for k, v in sorted((dev and _thresholds(args)).items())) if dev else "0.5 (no dev data)"
+    config = _config(args) if dev else None
+    thresholds = ", ".join(f"{k} {v:.3f}" for k, v in sorted(config.thresholds.items())) if config else "0.5 (no dev data)"
+    calibration = (f"Platt scaling per theme and a stance temperature of {config.calibration.stance_temperature} fitted on "
+                   "dev's raw scores at the best epoch (`fincard calibrate` refits them)" if config else "none (no dev data)")
     text = [
         f"# {args.out.name}",
         "",
@@ -43,7 +49,8 @@ def write_card(args: TrainArguments, schema: Schema, metrics: dict[str, Any]) ->
         f"- Epochs {args.epochs} (early stopping, patience {args.patience}), batch {args.batch_size}, "
         f"learning rate {args.learning_rate} (heads {args.head_learning_rate}), max length {args.max_length}, seed {args.seed}; "
         f"trained in {metrics.get('train_seconds')} s.",
-        f"- Theme thresholds tuned on dev (the cut nearest 0.5 within 0.01 of the best F1): {thresholds}.",
+        f"- Calibration: {calibration}.",
+        f"- Theme thresholds tuned on dev's calibrated scores (the cut nearest 0.5 within 0.01 of the best F1): {thresholds}.",
         "",
         "Reproduce:",
         "",
@@ -75,7 +82,7 @@ def _options(args: TrainArguments) -> list[str]:
     return options
 
 
-def _thresholds(args: TrainArguments) -> dict[str, float]:
+def _config(args: TrainArguments):
     from infer.model import ModelConfig
 
-    return ModelConfig.load(args.out).thresholds
+    return ModelConfig.load(args.out)

@@ -3,7 +3,8 @@
 A checklist row (``labels/checklist*.jsonl``) is a labelled row with a ``capability``, a ``test`` (MFT: one case,
 DIR: a minimal pair or set whose direction and gold label flip, INV: a set that must all get the same prediction), a
 ``group`` for DIR and INV sets and a short ``note``. Near-duplicates inside one group are what a minimal pair is, so
-they are expected; a checklist row near-duplicating a corpus row is an error: the checklist must not leak into training.
+they are expected, as they are between corpus rows that share a ``pair`` (the training minimal pairs); a checklist row
+near-duplicating a corpus row is an error: the checklist must not leak into training.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class _Text(NamedTuple):
     where: str
     split: str  # the split file's stem for written rows, "real:<path>" for real text
     text: str
-    group: str | None  # a checklist DIR/INV set
+    group: str | None  # a checklist DIR/INV set, or a corpus row's minimal ``pair``
     checklist: bool
 
 
@@ -112,7 +113,8 @@ def check_corpus(paths: list[str], schema_path: str | None = None) -> Report:
             traditional = sorted(set(text) & _TRADITIONAL)
             if traditional:
                 report.warnings.append(f"{where}: Traditional characters {''.join(traditional)}")
-            texts.append(_Text(where, split if written else f"real:{path}", text, group, checklist))
+            pair = row.get("pair") if not checklist and isinstance(row.get("pair"), str) else None
+            texts.append(_Text(where, split if written else f"real:{path}", text, group if checklist else pair, checklist))
             if group is not None:
                 labels_key = (str(row["stance"]), tuple(sorted(map(str, row["themes"]))) if isinstance(row["themes"], list) else ())
                 groups[group].append((where, str(row.get("test")), labels_key))
@@ -196,8 +198,8 @@ def _duplicates(texts: list[_Text], report: Report) -> None:
             jaccard = count / len(g | grams[j])
             if jaccard >= NEAR_DUPLICATE:
                 a, b = texts[i], texts[j]
-                if a.group is not None and a.group == b.group:
-                    continue  # a minimal pair of one checklist set
+                if a.group is not None and a.group == b.group and a.checklist == b.checklist:
+                    continue  # members of one minimal pair or checklist set
                 if a.checklist != b.checklist:
                     report.errors.append(f"{b.where}: near-duplicate of {a.where} (5-gram Jaccard {jaccard:.2f}): a checklist "
                                          "case must not near-duplicate a corpus row (it would leak into training)")

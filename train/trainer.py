@@ -1,6 +1,6 @@
 """Fine-tune LoRA adapters and theme/stance heads on labelled paragraphs (or fit the TF-IDF baseline).
 
-Fixed seed, bf16 autocast, length-bucketed batches, dev evaluation each epoch with per-theme threshold tuning,
+Fixed seed, bf16 autocast, length-bucketed batches, dev evaluation each epoch with calibration and per-theme thresholds,
 early stopping, a checkpoint each epoch (``--resume`` continues from it) and on Ctrl-C.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from infer.backbones import BACKBONES, backbone_folder
+from infer.calibration import Calibration
 from infer.engine import TransformerEngine, WindowTokenizer, pad_batch
 from infer.errors import FincardError
 from infer.evaluate import LabelledParagraph, evaluate_scores, stance_vector, theme_matrix
@@ -67,11 +68,19 @@ def train(args: TrainArguments) -> dict[str, Any]:
     return metrics
 
 
-def _tune(rows: list[LabelledParagraph], themes: np.ndarray, stances: np.ndarray, schema: Schema) -> tuple[dict[str, float], dict[str, Any]]:
-    """Per-theme thresholds tuned on dev for F1, and the dev metrics under them."""
+def tune(rows: list[LabelledParagraph], themes: np.ndarray, stances: np.ndarray, schema: Schema, config: ModelConfig,
+         fitted_on: str) -> dict[str, Any]:
+    """Fit the calibration on dev's raw scores, then choose per-theme thresholds for F1 on the calibrated scores; both
+    go into ``config``. Returns the dev metrics under them."""
     labelled = [i for i, r in enumerate(rows) if r.themes is not None]
-    thresholds = best_thresholds(theme_matrix([rows[i] for i in labelled], schema), themes[labelled], schema.theme_ids)
-    return thresholds, evaluate_scores(rows, themes, stances, schema, thresholds)
+    with_stance = [i for i, r in enumerate(rows) if r.stance is not None]
+    theme_gold = theme_matrix([rows[i] for i in labelled], schema)
+    config.calibration = Calibration.fit(themes[labelled], theme_gold, stances[with_stance],
+                                         stance_vector([rows[i] for i in with_stance], schema), schema.theme_ids,
+                                         f"{fitted_on} ({len(rows)} rows)")
+    themes, stances = config.calibration.apply(themes, stances, schema.theme_ids)
+    config.thresholds = best_thresholds(theme_gold, themes[labelled], schema.theme_ids)
+    return evaluate_scores(rows, themes, stances, schema, config.thresholds)
 
 
 def _train_tfidf(args: TrainArguments, schema: Schema, train_rows, dev_rows) -> dict[str, Any]:
@@ -80,7 +89,7 @@ def _train_tfidf(args: TrainArguments, schema: Schema, train_rows, dev_rows) -> 
     config = ModelConfig(backbone=TFIDF, max_length=args.max_length)
     metrics: dict[str, Any] = {}
     if dev_rows:
-        config.thresholds, metrics["dev"] = _tune(dev_rows, *baseline.scores([r.text for r in dev_rows]), schema)
+        metrics["dev"] = tune(dev_rows, *baseline.scores([r.text for r in dev_rows]), schema, config, str(args.dev))
     baseline.save(args.out)
     config.save(args.out)
     schema.save(args.out / "schema.json")
@@ -209,10 +218,10 @@ def backward_batch(module, data: Encoded, batch: list[int], max_tokens: int, pad
 
 
 def _evaluate_epoch(engine, module, schema: Schema, dev_rows, args: TrainArguments, config: ModelConfig) -> tuple[float, dict]:
-    """Dev selection score and metrics, with the thresholds tuned on dev stored in ``config``."""
+    """Dev selection score and metrics, with the calibration and thresholds fitted on dev stored in ``config``."""
     module.eval()
     themes, stances = engine.scores([r.text for r in dev_rows], batch_size=args.batch_size * 2)
-    config.thresholds, metrics = _tune(dev_rows, themes, stances, schema)
+    metrics = tune(dev_rows, themes, stances, schema, config, str(args.dev))
     score = selection_score(metrics)
     logger.warning("dev: theme macro-F1 %.3f, stance macro-F1 %.3f", metrics.get("themes", {}).get("macro_f1", 0), metrics.get("stance", {}).get("macro_f1", 0))
     return score, metrics
