@@ -177,7 +177,8 @@ def _eval_gist(args: argparse.Namespace) -> int:
         print(f"character F1  ROUGE-1 {report['rouge1']:.4f}  ROUGE-2 {report['rouge2']:.4f}  ROUGE-L {report['rougeL']:.4f}")
         if "selection" in report:
             sel = report["selection"]
-            print(f"sentence selection ({sel['rows']} rows)  P {sel['precision']:.4f}  R {sel['recall']:.4f}  F1 {sel['f1']:.4f}")
+            print(f"sentence selection ({sel['rows']} rows)  P {sel['precision']:.4f}  R {sel['recall']:.4f}  F1 {sel['f1']:.4f}"
+                  f"  first line picked by the editor {sel['first_line']:.1%}")
         print(f"speed  {report['articles_per_s']} articles/s (summarize alone)")
     return EXIT_SOME_FAILED if errors.count else EXIT_OK
 

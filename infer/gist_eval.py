@@ -125,7 +125,9 @@ def evaluate(summarizer: Any, rows: Iterable[EvalRow], sentences: int | None = N
 
     A gist has ``sentences`` lines, by default as many as the row's reference (``gist_sentences`` or ``gist``).
     Rows with ``gist_sentences`` also count sentence selection: a picked line is right when it was taken from a
-    reference sentence not claimed by an earlier line (precision, recall and F1 over all picked and reference sentences). ``articles_per_s`` times ``summarize`` alone.
+    reference sentence not claimed by an earlier line (precision, recall and F1 over all picked and reference sentences),
+    and ``first_line``: the share of rows whose card opens (the first 核心观点 line) with a reference sentence.
+    ``articles_per_s`` times ``summarize`` alone.
     """
     totals = Counter()
     seconds = 0.0
@@ -139,13 +141,15 @@ def evaluate(summarizer: Any, rows: Iterable[EvalRow], sentences: int | None = N
                       rougeL=rouge_l(picked, row.gist))
         if row.gist_sentences is not None:
             right = _matched(picked, row.gist_sentences)
-            totals.update(selection_rows=1, right=right, wrong=len(picked) - right, missed=len(row.gist_sentences) - right)
+            totals.update(selection_rows=1, right=right, wrong=len(picked) - right, missed=len(row.gist_sentences) - right,
+                          first_right=bool(picked) and any(taken_from(picked[0], s) for s in row.gist_sentences))
     count = totals["rows"]
     report: dict[str, Any] = {"rows": count, "sentences": sentences}
     report.update({key: round(totals[key] / count, 4) if count else 0.0 for key in ("rouge1", "rouge2", "rougeL")})
     if totals["selection_rows"]:
         precision, recall, f1 = prf(totals["right"], totals["wrong"], totals["missed"])
         report["selection"] = {"rows": totals["selection_rows"], "precision": round(precision, 4),
-                               "recall": round(recall, 4), "f1": round(f1, 4)}
+                               "recall": round(recall, 4), "f1": round(f1, 4),
+                               "first_line": round(totals["first_right"] / totals["selection_rows"], 4)}
     report["articles_per_s"] = round(count / seconds, 1) if seconds else None
     return report

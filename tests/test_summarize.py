@@ -355,7 +355,7 @@ def test_evaluate_and_eval_gist_cli(tmp_path, capsys):
     report = evaluate(LeadSummarizer(), parsed)
     assert report["rows"] == 2 and 0 < report["rougeL"] <= 1
     # Row 1 asks for two lines (two gist sentences): lead picks exactly those.
-    assert report["selection"] == {"rows": 1, "precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert report["selection"] == {"rows": 1, "precision": 1.0, "recall": 1.0, "f1": 1.0, "first_line": 1.0}
 
     # A trimmed or speaker-headed line counts for the sentence it was taken from, a line from elsewhere does not,
     # and one reference sentence counts for one line only.
@@ -365,7 +365,15 @@ def test_evaluate_and_eval_gist_cli(tmp_path, capsys):
             return Gist("x", None, None, None, [Section("核心观点", lines)])
 
     picks_row = [EvalRow(parsed[0].doc, parsed[0].gist, ["统计局数据显示，铜价大涨3%，创历史新高。", "库存连续三周下降。"])]
-    assert evaluate(Picks(), picks_row)["selection"] == {"rows": 1, "precision": round(1 / 3, 4), "recall": 0.5, "f1": 0.4}
+    assert evaluate(Picks(), picks_row)["selection"] == {"rows": 1, "precision": round(1 / 3, 4), "recall": 0.5, "f1": 0.4,
+                                                         "first_line": 1.0}
+
+    class OpensElsewhere(Picks):
+        def summarize(self, doc, max_bullets):
+            lines = [Bullet("分析师看好后市", [3]), Bullet("统计局：铜价大涨3%", [1])]
+            return Gist("x", None, None, None, [Section("核心观点", lines)])
+
+    assert evaluate(OpensElsewhere(), picks_row)["selection"]["first_line"] == 0.0
 
     clean = tmp_path / "clean.jsonl"
     clean.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows[:2]) + "\n", encoding="utf-8")
