@@ -361,15 +361,17 @@ class Summarizer:
         if not candidates:
             return arrange(doc, _title(doc), [], 0)
         features, similarity = self._text_features(doc, candidates, bracket_title)
-        text_score = self._weighted(features)
         if paragraph_predictions is None and self.classifier is not None:
             paragraph_predictions, sentence_states = self._classify(doc)
         predictions = self._with_labels(features, candidates, paragraph_predictions)
-        score = self._weighted(features) if predictions is not None else text_score
+        score = self._weighted(features)  # with the theme and stance features when there are predictions
         if self.salience and predictions is not None and sentence_states is not None:
             score = _scaled(self.salience.scores(self._states(doc, candidates, sentence_states), features))
         lines, key_views = card_size(len(candidates), max_bullets)
-        span = self.headline.choose([c.untrimmed for c in candidates], text_score) if self.headline else None
+        # The ranker was fitted on the hand-weighted text score, but rating the runs of the salience model's best
+        # sentences measures better on the dev articles (selection F1 0.702 -> 0.723, first line an editor's pick
+        # 70.7% -> 78.7%); FinNA's titles: ROUGE-L 0.391 (0.388 in the last release).
+        span = self.headline.choose([c.untrimmed for c in candidates], score) if self.headline else None
         picked = self._mmr(candidates, score, similarity, lines, first=span.sentence if span else None)
         sentences = [c.sentence for c in candidates]
         picks = [
