@@ -41,6 +41,15 @@ def bench_texts(n: int, sources: Sequence[str | Path] = DEFAULT_TEXTS) -> list[s
     return [texts[i % len(texts)] for i in range(n)]
 
 
+def write_articles(path: Path, texts: Sequence[str], articles: int, paragraphs_per_article: int) -> Path:
+    """``articles`` JSONL documents of ``paragraphs_per_article`` of ``texts`` each (repeated as needed) at ``path``."""
+    with path.open("w", encoding="utf-8") as out:
+        for a in range(articles):
+            chunk = [texts[i % len(texts)] for i in range(a * paragraphs_per_article, (a + 1) * paragraphs_per_article)]
+            out.write(json.dumps({"id": f"bench-{a}", "paragraphs": chunk}, ensure_ascii=False) + "\n")
+    return path
+
+
 def time_run(classifier: Classifier, articles: int, texts: Sequence[str], paragraphs_per_article: int = 8) -> dict[str, Any]:
     """Seconds of ``fincard run`` (read, classify, summarize, write) on ``articles`` articles made of ``texts``,
     with the shipped 核心观点 ranker."""
@@ -48,13 +57,8 @@ def time_run(classifier: Classifier, articles: int, texts: Sequence[str], paragr
     from .pipeline import run
     from .summarize import Summarizer
 
-    texts = [texts[i % len(texts)] for i in range(articles * paragraphs_per_article)]
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "articles.jsonl"
-        with data.open("w", encoding="utf-8") as out:
-            for a in range(articles):
-                chunk = texts[a * paragraphs_per_article:(a + 1) * paragraphs_per_article]
-                out.write(json.dumps({"id": f"bench-{a}", "paragraphs": chunk}, ensure_ascii=False) + "\n")
+        data = write_articles(Path(tmp) / "articles.jsonl", texts, articles, paragraphs_per_article)
         started = time.perf_counter()
         summary = run([str(data)], Path(tmp) / "out", FinCard(classifier, Summarizer(classifier)))
         seconds = time.perf_counter() - started
@@ -219,11 +223,7 @@ def ray_bench(model: str | Path | None = None, articles: int = 1000, address: st
 
     texts = bench_texts(articles * paragraphs_per_article, sources)
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "articles.jsonl"
-        with data.open("w", encoding="utf-8") as out:
-            for a in range(articles):
-                chunk = texts[a * paragraphs_per_article:(a + 1) * paragraphs_per_article]
-                out.write(json.dumps({"id": f"bench-{a}", "paragraphs": chunk}, ensure_ascii=False) + "\n")
+        data = write_articles(Path(tmp) / "articles.jsonl", texts, articles, paragraphs_per_article)
         started = time.perf_counter()
         fincard = FinCard.load(model or SHIPPED)
         load_s = time.perf_counter() - started

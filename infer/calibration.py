@@ -23,7 +23,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x), without overflow warnings for large negative x."""
     return np.exp(-np.logaddexp(0.0, -x))
 
 
@@ -64,7 +65,7 @@ class Calibration:
         for k, theme in enumerate(theme_ids):
             if theme in self.themes:
                 slope, intercept = self.themes[theme]
-                themes[:, k] = _sigmoid(slope * _logit(themes[:, k]) + intercept)
+                themes[:, k] = sigmoid(slope * _logit(themes[:, k]) + intercept)
         if self.stance_temperature != 1.0:
             stance = _tempered(stance, self.stance_temperature)
         return themes.astype(np.float32), stance.astype(np.float32)

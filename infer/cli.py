@@ -127,16 +127,20 @@ def _fincard(args: argparse.Namespace, with_classifier: bool = True, gists: bool
         config = SummarizerConfig.from_settings(args.settings, vectors=args.vectors)
         if config.vectors == "classifier" and not with_classifier:
             raise FincardError("--vectors classifier uses the classifier's embeddings: leave out --no-classifier")
-    headline = getattr(args, "headline_model", None) if gists else "none"
-    salience = getattr(args, "salience_model", None) if gists else "none"
     return FinCard.load(
         model=(args.model or SHIPPED) if with_classifier else None,
-        headline=None if headline == "none" else (headline or SHIPPED),
-        salience=None if salience == "none" else (salience or SHIPPED),
+        headline=_learned_part(getattr(args, "headline_model", None) if gists else "none"),
+        salience=_learned_part(getattr(args, "salience_model", None) if gists else "none"),
         config=config,
         max_bullets=getattr(args, "max_bullets", DEFAULT_MAX_BULLETS),
         batch_size=getattr(args, "batch_size", 32),
     )
+
+
+def _learned_part(option: str | None):
+    """A ``--headline-model``/``--salience-model`` value as ``FinCard.load`` takes it: ``none`` is None, unset is
+    the shipped one."""
+    return None if option == "none" else (option or SHIPPED)
 
 
 def _summarize(args: argparse.Namespace) -> int:
@@ -284,8 +288,7 @@ def _ray_fincard_options(args: argparse.Namespace) -> dict:
     options = {"max_bullets": args.max_bullets}
     for option, name in (("headline", "headline_model"), ("salience", "salience_model")):
         if hasattr(args, name):
-            value = getattr(args, name)
-            options[option] = None if value == "none" else (value or SHIPPED)
+            options[option] = _learned_part(getattr(args, name))
     return options
 
 

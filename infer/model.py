@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .backbones import BACKBONES, offline
-from .calibration import Calibration
+from .calibration import Calibration, sigmoid
 from .errors import FincardError
 from .schema import Schema
 
@@ -197,10 +197,10 @@ class TfidfBaseline:
         """``batch_size`` is accepted for the scorer interface; all texts go through at once."""
         features = self.vectorizer.transform(texts)
         w = self.weights
-        themes = self._sigmoid(features @ w["theme_coef"].T + w["theme_intercept"])
+        themes = sigmoid(features @ w["theme_coef"].T + w["theme_intercept"])
         decision = features @ w["stance_coef"].T + w["stance_intercept"]
         if decision.shape[1] == 1:  # scikit-learn's binary regression: one row of weights, for the second class
-            positive = self._sigmoid(decision)
+            positive = sigmoid(decision)
             probabilities = np.hstack([1 - positive, positive])
         else:
             exp = np.exp(decision - decision.max(1, keepdims=True))
@@ -245,8 +245,3 @@ class TfidfBaseline:
         except (SafetensorError, KeyError, TypeError, ValueError) as exc:  # ValueError covers bad JSON
             raise FincardError(f"{folder}: corrupt tfidf baseline ({exc}); {retrain}") from None
         return cls(vectorizer, weights)
-
-    @staticmethod
-    def _sigmoid(x: np.ndarray) -> np.ndarray:
-        """1 / (1 + e^-x), without overflow warnings for large negative x."""
-        return np.exp(-np.logaddexp(0.0, -x))
